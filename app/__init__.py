@@ -1,0 +1,57 @@
+"""The flight session service: create_app wires the parts together."""
+
+import logging
+
+from flask import Flask
+
+from config import Config
+
+
+def create_app(config_class=Config):
+    app = Flask(__name__)
+    app.config.from_object(config_class)
+    # Fields in the order the published documentation shows them.
+    app.json.sort_keys = False
+
+    from app import request_log
+
+    request_log.configure(app.config["LOG_LEVEL"])
+
+    # URL converter for 32-hex IDs, before any blueprint uses it.
+    from app.fields import IdConverter
+
+    app.url_map.converters["id"] = IdConverter
+    # No redirect from /path/ to /path: a redirected POST loses its body.
+    app.url_map.strict_slashes = False
+
+    # before_request hooks run in this order: request id, identity, body.
+    # Storage and identity refuse to start on bad settings.
+    from app import auth, db, envelope, fields
+
+    request_log.init_app(app)
+    db.init_app(app)
+    auth.init_app(app)
+
+    api = envelope.Api(app, spec_kwargs={"security": [{"bearerAuth": []}]})
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
+    fields.register(api)
+    envelope.init_app(app, api)
+
+    # One blueprint per resource.
+    from app.deployments.routes import blp as deployments_blp
+    from app.flight_plans.routes import blp as flight_plans_blp
+    from app.flight_sessions.routes import blp as flight_sessions_blp
+    from app.health import blp as health_blp
+
+    api.register_blueprint(health_blp)
+    api.register_blueprint(deployments_blp)
+    api.register_blueprint(flight_plans_blp)
+    api.register_blueprint(flight_sessions_blp)
+
+    from app import cli
+
+    cli.init_app(app)
+    logging.getLogger(__name__).debug("Application created")
+    return app

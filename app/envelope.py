@@ -1,0 +1,176 @@
+"""The contract's envelopes: {"success": true, "data": ...} and its error twin."""
+
+import logging
+from http import HTTPStatus
+
+import flask_smorest
+import marshmallow as ma
+from flask import request
+from flask_smorest import abort
+from pymongo import errors as mongo_errors
+from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+# Server error codes for a document that would outgrow MongoDB's 16 MiB limit.
+_DOCUMENT_TOO_LARGE_CODES = {10334, 17419, 17420}
+
+
+class ErrorDetailSchema(ma.Schema):
+    code = ma.fields.Integer(metadata={"example": 404})
+    status = ma.fields.String(metadata={"example": "Not Found"})
+    message = ma.fields.String(metadata={"example": "Flight session not found."})
+    errors = ma.fields.Dict(
+        metadata={
+            "description": "Field name -> list of messages, when a field is at fault"
+        }
+    )
+
+
+class ErrorEnvelopeSchema(ma.Schema):
+    success = ma.fields.Boolean(metadata={"example": False})
+    error = ma.fields.Nested(ErrorDetailSchema)
+
+
+def _flatten(errors):
+    """webargs nests field errors under their location; the contract does not.
+
+    {"json": {"end_time": [...]}} becomes {"end_time": [...]}.
+    """
+    if not isinstance(errors, dict):
+        return errors
+    flat = {}
+    for location, detail in errors.items():
+        if isinstance(detail, dict):
+            flat.update(detail)
+        else:
+            flat[location] = detail
+    return flat
+
+
+def _summary(errors):
+    """One readable line out of field errors: 'end_time: Unknown field.'"""
+    parts = []
+    for field, detail in errors.items():
+        while isinstance(detail, (list, dict)) and detail:
+            detail = (
+                detail[0] if isinstance(detail, list) else next(iter(detail.values()))
+            )
+        parts.append(f"{field}: {detail}")
+    return "; ".join(parts)[:500] or "The request is not valid."
+
+
+class JsonArgumentsParser(FlaskParser):
+    def _handle_invalid_json_error(self, error, req, *args, **kwargs):
+        abort(
+            400,
+            message="The request body is not valid JSON.",
+            errors={"json": [f"Invalid JSON body: {error}"[:300]]},
+        )
+
+
+class Api(flask_smorest.Api):
+    ERROR_SCHEMA = ErrorEnvelopeSchema
+
+    def handle_http_exception(self, error):
+        payload, code, headers = super().handle_http_exception(error)
+        payload.setdefault("message", error.description or HTTPStatus(code).phrase)
+        if "errors" in payload:
+            payload["errors"] = _flatten(payload["errors"])
+            if payload["message"] == error.description:
+                payload["message"] = _summary(payload["errors"])
+        payload = {
+            k: payload[k]
+            for k in ("code", "status", "message", "errors")
+            if k in payload
+        }
+        # Keep what werkzeug itself puts on the error (Allow on a 405).
+        merged = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+        merged.update(headers or {})
+        return {"success": False, "error": payload}, code, merged
+
+
+class Blueprint(flask_smorest.Blueprint):
+    ARGUMENTS_PARSER = JsonArgumentsParser()
+
+    @staticmethod
+    def _prepare_response_content(data):
+        return {"success": True, "data": data}
+
+    @staticmethod
+    def _make_doc_response_schema(schema):
+        if schema is None:
+            return None
+        if isinstance(schema, type):
+            schema = schema()
+        return _envelope_schema(schema.__class__, getattr(schema, "many", False))
+
+
+_ENVELOPES = {}
+
+
+def _envelope_schema(inner, many):
+    """The documented {"success": true, "data": ...} schema around `inner`."""
+    key = (inner, many)
+    if key not in _ENVELOPES:
+        name = inner.__name__.removesuffix("Schema")
+        data = ma.fields.Nested(inner, many=many)
+        _ENVELOPES[key] = type(
+            f"{name}{'List' if many else ''}Envelope",
+            (ma.Schema,),
+            {"success": ma.fields.Boolean(metadata={"example": True}), "data": data},
+        )
+    return _ENVELOPES[key]
+
+
+def _abort_from(status, message, exc):
+    try:
+        abort(status, message=message)
+    except HTTPException as http_error:
+        http_error.__cause__ = exc
+        return http_error
+
+
+def init_app(app, api):
+    @app.before_request
+    def require_json_body():
+        """A write carries a JSON body, or is told why not."""
+        if request.method not in ("POST", "PUT", "PATCH") or request.endpoint is None:
+            return
+        chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+        if not request.content_length and not chunked:
+            abort(400, message="The request body is empty; a JSON object is expected.")
+        if not request.is_json:
+            abort(
+                415,
+                message="The body must be JSON (Content-Type: application/json).",
+            )
+
+    @app.errorhandler(mongo_errors.ConnectionFailure)
+    def database_unreachable(exc):
+        log.warning("Database unreachable: %s", exc.__class__.__name__)
+        return api.handle_http_exception(
+            _abort_from(503, "The database is unreachable; try again shortly.", exc)
+        )
+
+    @app.errorhandler(mongo_errors.DuplicateKeyError)
+    def duplicate_key(exc):
+        return api.handle_http_exception(
+            _abort_from(409, "A record with this identity already exists.", exc)
+        )
+
+    @app.errorhandler(mongo_errors.DocumentTooLarge)
+    def document_too_large(exc):
+        return api.handle_http_exception(
+            _abort_from(
+                409, "The deployment document is full; no more can be added.", exc
+            )
+        )
+
+    @app.errorhandler(mongo_errors.WriteError)
+    def write_error(exc):
+        if exc.code in _DOCUMENT_TOO_LARGE_CODES:
+            return document_too_large(exc)
+        log.exception("Unexpected database write error")
+        return api.handle_http_exception(InternalServerError(original_exception=exc))

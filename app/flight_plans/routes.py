@@ -1,0 +1,140 @@
+"""Flight plan routes: /flight/plans."""
+
+from flask.views import MethodView
+from flask_smorest import abort
+
+from app import auth
+from app.deployments.store import find_deployment
+from app.envelope import Blueprint
+from app.flight_plans import store
+from app.flight_plans.schemas import (
+    REVIEW_STATUSES,
+    FlightPlanPatchSchema,
+    FlightPlanQueryArgsSchema,
+    FlightPlanSchema,
+)
+from app.flight_sessions.store import count_sessions_of_plan
+
+blp = Blueprint(
+    "flight_plans",
+    __name__,
+    url_prefix="/flight/plans",
+    description="Flight plans; a session may only fly an approved one.",
+)
+
+NOT_FOUND = "Flight plan not found."
+
+
+def get_or_404(company_id, flight_plan_id):
+    plan = store.find_plan(company_id, flight_plan_id)
+    if plan is None:
+        abort(404, message=NOT_FOUND)
+    return plan
+
+
+def next_status(identity, plan, changes):
+    """The status after this PATCH, or a 403 for a review by a non-reviewer.
+
+    A content change of an approved plan, without a status in the same
+    request, sends it back to draft: the approval was of the old content.
+    """
+    requested = changes.pop("status", None)
+    if requested in REVIEW_STATUSES:
+        auth.require("approver")
+    if requested is not None:
+        return requested
+    if changes and plan["status"] == "approved":
+        return "draft"
+    return plan["status"]
+
+
+@blp.route("")
+class FlightPlans(MethodView):
+    @blp.arguments(FlightPlanQueryArgsSchema, location="query")
+    @blp.response(200, FlightPlanSchema(many=True))
+    @blp.paginate()
+    def get(self, args, pagination_parameters):
+        """List the company's flight plans
+
+        Optionally only those of one deployment (`?deployment_id=`). Oldest
+        first, paginated; totals in the `X-Pagination` header.
+        """
+        identity = auth.require("viewer")
+        items, total = store.list_plans(
+            identity.company_id,
+            args.get("deployment_id"),
+            pagination_parameters.first_item,
+            pagination_parameters.page_size,
+        )
+        pagination_parameters.item_count = total
+        return items
+
+    @blp.arguments(FlightPlanSchema)
+    @blp.response(200, FlightPlanSchema)
+    def post(self, fields):
+        """Create a flight plan
+
+        The plan starts as `draft`. `deployment_id` must name one of the
+        company's deployments.
+        """
+        identity = auth.require("pilot")
+        if find_deployment(identity.company_id, fields["deployment_id"]) is None:
+            abort(
+                422,
+                message="The deployment does not exist.",
+                errors={"deployment_id": ["No deployment with this ID."]},
+            )
+        return store.insert_plan(identity.company_id, identity.user_id, fields)
+
+
+@blp.route("/<id:flight_plan_id>")
+class FlightPlanById(MethodView):
+    @blp.response(200, FlightPlanSchema)
+    def get(self, flight_plan_id):
+        """Get a flight plan"""
+        identity = auth.require("viewer")
+        return get_or_404(identity.company_id, flight_plan_id)
+
+    @blp.arguments(FlightPlanPatchSchema)
+    @blp.response(200, FlightPlanSchema)
+    def patch(self, changes, flight_plan_id):
+        """Update, submit, approve or reject a flight plan
+
+        `status` `approved` or `rejected` needs the approver role. Changing
+        the content of an approved plan sends it back to `draft`; sessions
+        already flown keep their plan ID.
+        """
+        identity = auth.require("pilot")
+        plan = get_or_404(identity.company_id, flight_plan_id)
+        status = next_status(identity, plan, changes)
+        try:
+            return store.update_plan(
+                identity.company_id, identity.user_id, plan, changes, status
+            )
+        except store.ChangedMeanwhile:
+            abort(409, message="The plan changed meanwhile; read it and try again.")
+
+    @blp.response(200, FlightPlanSchema)
+    def delete(self, flight_plan_id):
+        """Delete a flight plan
+
+        A plan that flight sessions still use answers 409 with their count.
+        """
+        identity = auth.require("pilot")
+        plan = get_or_404(identity.company_id, flight_plan_id)
+        used = count_sessions_of_plan(
+            identity.company_id, plan["deployment_id"], flight_plan_id
+        )
+        if used:
+            abort(
+                409,
+                message=f"{used} flight session(s) use this plan; it is kept.",
+                errors={"flight_plan_id": [f"Used by {used} flight session(s)."]},
+            )
+        # Known limit: a session created between the count and the delete
+        # would keep the ID of a deleted plan; MongoDB has no cross-document
+        # atomicity here without a transaction (replica sets only).
+        deleted = store.delete_plan(identity.company_id, flight_plan_id)
+        if deleted is None:
+            abort(404, message=NOT_FOUND)
+        return deleted

@@ -1,0 +1,136 @@
+"""Flight session routes: /flight/deployments/{deployment_id}/sessions."""
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import abort
+
+from app import auth
+from app.deployments.store import find_deployment
+from app.envelope import Blueprint
+from app.flight_plans.store import find_approved_plan, find_plan
+from app.flight_sessions import store
+from app.flight_sessions.schemas import FlightSessionPatchSchema, FlightSessionSchema
+
+blp = Blueprint(
+    "flight_sessions",
+    __name__,
+    url_prefix="/flight/deployments/<id:deployment_id>/sessions",
+    description="The flights of a deployment, each tied to an approved plan.",
+)
+
+DEPLOYMENT_NOT_FOUND = "Deployment not found."
+NOT_FOUND = "Flight session not found."
+
+
+def check_plan(company_id, deployment_id, flight_plan_id):
+    """A 404 for a missing deployment, a 422 for a plan a session cannot fly."""
+    if find_approved_plan(company_id, deployment_id, flight_plan_id) is not None:
+        return
+    if find_deployment(company_id, deployment_id) is None:
+        abort(404, message=DEPLOYMENT_NOT_FOUND)
+    plan = find_plan(company_id, flight_plan_id)
+    if plan is None:
+        reason = "No flight plan with this ID."
+    elif plan["deployment_id"] != deployment_id:
+        reason = "The flight plan belongs to another deployment."
+    else:
+        reason = f"The flight plan is not approved (its status is {plan['status']!r})."
+    abort(422, message=reason, errors={"flight_plan_id": [reason]})
+
+
+def times_error(changes):
+    field = "start_date_time" if "start_date_time" in changes else "end_date_time"
+    message = "end_date_time must not be before start_date_time."
+    abort(422, message=message, errors={field: [message]})
+
+
+@blp.route("")
+class FlightSessions(MethodView):
+    @blp.response(200, FlightSessionSchema(many=True))
+    def get(self, deployment_id):
+        """Get all deployment flight sessions
+
+        Every session of a deployment of the caller's company, oldest first.
+        """
+        identity = auth.require("viewer")
+        sessions = store.list_sessions(identity.company_id, deployment_id)
+        if sessions is None:
+            abort(404, message=DEPLOYMENT_NOT_FOUND)
+        return sessions
+
+    @blp.arguments(FlightSessionSchema)
+    @blp.response(200, FlightSessionSchema)
+    def post(self, fields, deployment_id):
+        """Create new flight session
+
+        `flight_plan_id` must name an approved plan of this deployment;
+        `end_date_time` may not be before `start_date_time`. Times are epoch
+        milliseconds, as numbers or strings of digits. Answers 200, as
+        documented, with the new session.
+        """
+        identity = auth.require("pilot")
+        check_plan(identity.company_id, deployment_id, fields["flight_plan_id"])
+        limit = current_app.config["MAX_SESSIONS_PER_DEPLOYMENT"]
+        try:
+            session = store.insert_session(
+                identity.company_id, identity.user_id, deployment_id, fields, limit
+            )
+        except store.DeploymentFull:
+            abort(
+                409,
+                message=f"The deployment already holds the maximum of {limit} "
+                "flight sessions.",
+            )
+        if session is None:
+            abort(404, message=DEPLOYMENT_NOT_FOUND)
+        return session
+
+
+@blp.route("/<id:flight_session_id>")
+class FlightSessionById(MethodView):
+    @blp.response(200, FlightSessionSchema)
+    def get(self, deployment_id, flight_session_id):
+        """Get a flight session"""
+        identity = auth.require("viewer")
+        session = store.find_session(
+            identity.company_id, deployment_id, flight_session_id
+        )
+        if session is None:
+            abort(404, message=NOT_FOUND)
+        return session
+
+    @blp.arguments(FlightSessionPatchSchema)
+    @blp.response(200, FlightSessionSchema)
+    def patch(self, changes, deployment_id, flight_session_id):
+        """Update a flight session
+
+        Any subset of `flight_plan_id`, `start_date_time` and `end_date_time`.
+        The end may not fall before the start, also when only one is sent.
+        A session never moves to another deployment.
+        """
+        identity = auth.require("pilot")
+        if "flight_plan_id" in changes:
+            check_plan(identity.company_id, deployment_id, changes["flight_plan_id"])
+        try:
+            session = store.update_session(
+                identity.company_id, deployment_id, flight_session_id, changes
+            )
+        except store.TimesOutOfOrder:
+            times_error(changes)
+        if session is None:
+            abort(404, message=NOT_FOUND)
+        return session
+
+    @blp.response(200, FlightSessionSchema)
+    def delete(self, deployment_id, flight_session_id):
+        """Delete a flight session
+
+        Answers with the deleted session.
+        """
+        identity = auth.require("pilot")
+        session = store.delete_session(
+            identity.company_id, deployment_id, flight_session_id
+        )
+        if session is None:
+            abort(404, message=NOT_FOUND)
+        return session

@@ -1,0 +1,42 @@
+"""Flight session schemas: exactly the five fields of the published docs."""
+
+import marshmallow as ma
+
+from app.fields import EpochMillis, Id
+
+_T0, _T1 = 1527469200000, 1527479200000
+
+
+def _check_order(data):
+    start, end = data.get("start_date_time"), data.get("end_date_time")
+    if start is not None and end is not None and end < start:
+        raise ma.ValidationError(
+            "end_date_time must not be before start_date_time.", "end_date_time"
+        )
+
+
+class FlightSessionSchema(ma.Schema):
+    flight_session_id = Id(dump_only=True)
+    flight_plan_id = Id(required=True)
+    deployment_id = Id(dump_only=True)
+    start_date_time = EpochMillis(required=True, metadata={"example": _T0})
+    end_date_time = EpochMillis(required=True, metadata={"example": _T1})
+
+    class Meta:
+        ordered = True
+
+    @ma.validates_schema
+    def times_in_order(self, data, **kwargs):
+        _check_order(data)
+
+
+class FlightSessionPatchSchema(ma.Schema):
+    """Any subset of the session's properties. The deployment never changes."""
+
+    flight_plan_id = Id()
+    start_date_time = EpochMillis(metadata={"example": _T0})
+    end_date_time = EpochMillis(metadata={"example": _T1})
+
+    @ma.validates_schema
+    def times_in_order(self, data, **kwargs):
+        _check_order(data)

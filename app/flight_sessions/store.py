@@ -1,0 +1,153 @@
+"""Flight session storage: elements of `deployments.flight_sessions`.
+
+Sessions live inside their deployment's document. Every write is one
+atomic update of that one document whose filter names the company, the
+deployment and (for an existing session) the session together; no write
+reads the array, changes it in Python and writes it back.
+"""
+
+from pymongo import ReturnDocument
+
+from app import db
+from app.clock import now_ms
+from app.fields import new_id
+
+# The five fields a client sees; the rest of an element is for auditing.
+PUBLIC_FIELDS = (
+    "flight_session_id",
+    "flight_plan_id",
+    "start_date_time",
+    "end_date_time",
+)
+
+
+class DeploymentFull(Exception):
+    """The deployment already holds the maximum number of sessions."""
+
+
+class TimesOutOfOrder(Exception):
+    """A one-sided time change would put the end before the start."""
+
+
+def _public(element, deployment_id):
+    session = {name: element[name] for name in PUBLIC_FIELDS if name in element}
+    session["deployment_id"] = deployment_id
+    return session
+
+
+def _only(session_id):
+    """Projection of the one matching element, not the whole array."""
+    return {"flight_sessions": {"$elemMatch": {"flight_session_id": session_id}}}
+
+
+def list_sessions(company_id, deployment_id):
+    """The deployment's sessions in the order they were created; None if absent."""
+    doc = db.deployments().find_one(
+        {"_id": deployment_id, "company_id": company_id}, {"flight_sessions": 1}
+    )
+    if doc is None:
+        return None
+    return [_public(e, deployment_id) for e in doc.get("flight_sessions", [])]
+
+
+def find_session(company_id, deployment_id, session_id):
+    doc = db.deployments().find_one(
+        {
+            "_id": deployment_id,
+            "company_id": company_id,
+            "flight_sessions.flight_session_id": session_id,
+        },
+        _only(session_id),
+    )
+    if not doc or not doc.get("flight_sessions"):
+        return None
+    return _public(doc["flight_sessions"][0], deployment_id)
+
+
+def insert_session(company_id, user_id, deployment_id, fields, max_sessions):
+    """The new session; None if the deployment is absent; DeploymentFull."""
+    element = {
+        "flight_session_id": new_id(),
+        "flight_plan_id": fields["flight_plan_id"],
+        "start_date_time": fields["start_date_time"],
+        "end_date_time": fields["end_date_time"],
+        "created_at": now_ms(),
+        "created_by": user_id,
+    }
+    scope = {"_id": deployment_id, "company_id": company_id}
+    # The size limit is part of the update's own filter: the array has no
+    # element at index max_sessions - 1, so at most max_sessions - 1 exist.
+    result = db.deployments().update_one(
+        {**scope, f"flight_sessions.{max_sessions - 1}": {"$exists": False}},
+        {"$push": {"flight_sessions": element}},
+    )
+    if result.matched_count == 1:
+        return _public(element, deployment_id)
+    if db.deployments().count_documents(scope, limit=1):
+        raise DeploymentFull()
+    return None
+
+
+def _times_guard(changes):
+    """Element conditions that keep end >= start when only one time changes."""
+    if "start_date_time" in changes and "end_date_time" not in changes:
+        return {"end_date_time": {"$gte": changes["start_date_time"]}}
+    if "end_date_time" in changes and "start_date_time" not in changes:
+        return {"start_date_time": {"$lte": changes["end_date_time"]}}
+    return {}
+
+
+def update_session(company_id, deployment_id, session_id, changes):
+    """The updated session; None if absent; TimesOutOfOrder if refused.
+
+    The time rule is checked by the update's own filter against the stored
+    element, so two one-sided PATCHes racing each other cannot combine into
+    an inverted range.
+    """
+    scope = {"_id": deployment_id, "company_id": company_id}
+    if changes:
+        match = {"flight_session_id": session_id, **_times_guard(changes)}
+        # update_one, not find_one_and_update: mongomock 4.3 applies the
+        # positional $ of find_one_and_update to the first array element
+        # instead of the matched one. Hence a second round trip to read back.
+        result = db.deployments().update_one(
+            {**scope, "flight_sessions": {"$elemMatch": match}},
+            {"$set": {f"flight_sessions.$.{k}": v for k, v in changes.items()}},
+        )
+        updated = find_session(company_id, deployment_id, session_id)
+        if result.matched_count == 0 and updated is not None:
+            raise TimesOutOfOrder()
+        return updated
+    return find_session(company_id, deployment_id, session_id)
+
+
+def delete_session(company_id, deployment_id, session_id):
+    """The deleted session, or None if absent."""
+    before = db.deployments().find_one_and_update(
+        {
+            "_id": deployment_id,
+            "company_id": company_id,
+            "flight_sessions.flight_session_id": session_id,
+        },
+        {"$pull": {"flight_sessions": {"flight_session_id": session_id}}},
+        projection=_only(session_id),
+        return_document=ReturnDocument.BEFORE,
+    )
+    if not before or not before.get("flight_sessions"):
+        return None
+    return _public(before["flight_sessions"][0], deployment_id)
+
+
+def count_sessions_of_plan(company_id, deployment_id, flight_plan_id):
+    """How many sessions of the deployment fly this plan."""
+    result = list(
+        db.deployments().aggregate(
+            [
+                {"$match": {"_id": deployment_id, "company_id": company_id}},
+                {"$unwind": "$flight_sessions"},
+                {"$match": {"flight_sessions.flight_plan_id": flight_plan_id}},
+                {"$count": "n"},
+            ]
+        )
+    )
+    return result[0]["n"] if result else 0
