@@ -2,6 +2,7 @@
 
 import click
 from flask import current_app
+from flask.cli import AppGroup, with_appcontext
 
 from app import auth, db
 
@@ -18,6 +19,7 @@ from app import auth, db
     help="Comma-separated: viewer, pilot, approver, admin.",
 )
 @click.option("--ttl", default=3600, show_default=True, help="Lifetime in seconds.")
+@with_appcontext
 def token_command(company_id, user_id, roles, ttl):
     """Mint a bearer token signed with this service's JWT_SECRET."""
     names = [r.strip() for r in roles.split(",") if r.strip()]
@@ -29,7 +31,7 @@ def token_command(company_id, user_id, roles, ttl):
     click.echo(auth.mint_token(current_app, user_id, company_id, names, ttl))
 
 
-@click.group("indexes")
+@click.group("indexes", cls=AppGroup)
 def indexes_group():
     """Manage the database's indexes."""
 
