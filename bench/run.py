@@ -204,9 +204,22 @@ class Bench:
 
     # wrk runs --------------------------------------------------------------
 
-    def wrk(self, server, label, requests, mode="cycle", warmup=None):
-        """Warm up on `warmup` (read-only requests), then measure `requests`."""
+    def wrk(
+        self,
+        server,
+        label,
+        requests,
+        mode="cycle",
+        warmup=None,
+        seconds=None,
+        sample=True,
+    ):
+        """Warm up on `warmup` (read-only requests), then measure `requests`.
+
+        With --profile, py-spy samples the worker during runs with `sample`.
+        """
         args = self.args
+        seconds = seconds or args.seconds
         common = dict(
             connections=args.connections,
             threads=args.threads,
@@ -221,27 +234,41 @@ class Bench:
         path = self.out / f"targets-{label}.tsv"
         load.write_targets(path, self.token, requests)
         samplers = []
-        if args.profile:
-            samplers = profile.start(
-                server.worker_pids(), self.out, label, args.seconds
-            )
+        if args.profile and sample:
+            samplers = profile.start(server.worker_pids(), self.out, label, seconds)
         measured = load.run_wrk(
-            server.base_url, path, mode=mode, seconds=args.seconds, **common
+            server.base_url, path, mode=mode, seconds=seconds, **common
         )
         if samplers:
             self.profiles[label] = profile.finish(samplers)
         return measured
 
     def route(self, route, server, label, requests, mode="cycle", warmup=None):
-        """The floor, then the route: the pair the route's share comes from.
+        """The route between two half-length runs of the floor.
 
-        Measured back to back, so that a machine busy with other work slows
-        both alike; a floor measured minutes apart would not be.
+        The route's share is of those two: on a machine busy with other
+        work, the floor measured right beside a route is slowed alike, and
+        a drift during the route shows as a gap between before and after.
         """
-        self.floors[route] = self.wrk(
-            self.floor, f"floor-{label}", FLOOR_REQUESTS, warmup=FLOOR_REQUESTS
+        half = max(1, self.args.seconds // 2)
+        before = self.wrk(
+            self.floor,
+            f"floor-before-{label}",
+            FLOOR_REQUESTS,
+            warmup=FLOOR_REQUESTS,
+            seconds=half,
+            # One profile of the floor is enough to compare with.
+            sample=not self.floors,
         )
         self.throughput[route] = self.wrk(server, label, requests, mode, warmup)
+        after = self.wrk(
+            self.floor,
+            f"floor-after-{label}",
+            FLOOR_REQUESTS,
+            seconds=half,
+            sample=False,
+        )
+        self.floors[route] = (before, after)
         return self.throughput[route]
 
     # The phases ------------------------------------------------------------
