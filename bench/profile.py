@@ -10,6 +10,9 @@ from pathlib import Path
 from bench.load import CannotRun
 from bench.servers import ROOT
 
+# Samples per second.
+RATE = 200
+
 
 def _py_spy():
     beside = Path(sys.executable).parent / "py-spy"
@@ -36,7 +39,7 @@ def start(pids, out, label, seconds):
             "--duration",
             str(math.ceil(seconds)),
             "--rate",
-            "200",
+            str(RATE),
             # Sampling without pausing the worker keeps its figures closer.
             "--nonblocking",
             # The worker is bound by the GIL: where the thread holding it is
@@ -86,23 +89,21 @@ def summarize(paths, top=20):
                 inclusive[frame] += n
             own[frames[-1]] += n
 
-    def ranked(counter):
+    def ranked(counter, keep):
         return [
             (frame, round(100 * n / total, 1))
-            for frame, n in counter.most_common(top)
-            if not frame.startswith(_PLUMBING)
-        ]
+            for frame, n in counter.most_common()
+            if keep(frame)
+        ][:top]
 
     return {
         "samples": total,
-        "inclusive": ranked(inclusive),
-        "own": ranked(own),
+        "seconds_held": total / RATE,
+        # The service's own functions, with all they call.
+        "service": ranked(inclusive, lambda frame: "(app/" in frame),
+        "own": ranked(own, lambda frame: True),
         "files": [str(p) for p in paths],
     }
-
-
-# Frames every request passes through; they say nothing about the cost.
-_PLUMBING = ("Thread.", "_worker (", "_WorkItem.run (")
 
 
 def _function(frame):

@@ -190,16 +190,20 @@ def _growth(results):
 def _profiles(profiles):
     lines = []
     for label, summary in profiles.items():
+        per_request = 1000 * summary["seconds_held"] / max(1, summary["requests"])
         lines += [
-            f"### Profile: {label} ({summary['samples']:,} samples holding the "
-            "GIL, py-spy)",
+            f"### Profile: {label}",
             "",
-            "| on the stack | function | | on top | function |",
+            f"py-spy sampled the thread holding the GIL {summary['samples']:,} "
+            f"times: {per_request:.2f} ms of GIL per request "
+            f"({summary['requests']:,} requests).",
+            "",
+            "| on the stack | service function | | on top | function |",
             "|---:|---|---|---:|---|",
         ]
-        inclusive, own = summary["inclusive"], summary["own"]
-        for i in range(max(len(inclusive), len(own))):
-            a = inclusive[i] if i < len(inclusive) else ("", None)
+        service, own = summary["service"], summary["own"]
+        for i in range(max(len(service), len(own))):
+            a = service[i] if i < len(service) else ("", None)
             b = own[i] if i < len(own) else ("", None)
             lines.append(
                 f"| {_share(a[1])} | {_code(a[0])} | | {_share(b[1])} | {_code(b[0])} |"

@@ -244,6 +244,7 @@ class Bench:
         )
         if samplers:
             self.profiles[label] = profile.finish(samplers)
+            self.profiles[label]["requests"] = measured.requests
         return measured
 
     def route(self, route, server, label, requests, mode="cycle", warmup=None):
