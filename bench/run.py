@@ -505,21 +505,17 @@ def git_commit():
 
 def main(argv=None):
     args = parse_args(argv)
+    run_id = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d%H%M%S")
+    store = Store(run_id)
     try:
         wrk = load.wrk_version()
         if args.profile:
             profile.check()
-    except load.CannotRun as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        return 2
-    args.output.mkdir(parents=True, exist_ok=True)
-    run_id = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d%H%M%S")
-    store = Store(run_id)
-    try:
         store.check()
     except load.CannotRun as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
+    args.output.mkdir(parents=True, exist_ok=True)
     started = machine_state()
     context = {
         "commit": git_commit(),
@@ -528,11 +524,12 @@ def main(argv=None):
         "gunicorn": gunicorn_settings(),
         "load": (
             f"{wrk}, {args.threads} thread(s), {args.connections} connections, "
-            f"{args.seconds:g} s per route after {args.warmup:g} s of warm-up"
+            f"{args.seconds} s per route after {args.warmup} s of warm-up, the "
+            f"floor {max(1, args.seconds // 2)} s before and after each"
         ),
         "growth": (
             f"one connection, one request at a time, at most "
-            f"{args.growth_requests} requests or {args.growth_seconds:g} s per cell"
+            f"{args.growth_requests} requests or {args.growth_seconds} s per cell"
         ),
         "python": platform.python_version(),
         "command": "python -m bench " + " ".join(argv or sys.argv[1:]),
