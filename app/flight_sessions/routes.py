@@ -9,7 +9,13 @@ from app.deployments.store import find_deployment
 from app.envelope import Blueprint
 from app.flight_plans.store import find_approved_plan, find_plan
 from app.flight_sessions import store
-from app.flight_sessions.schemas import FlightSessionPatchSchema, FlightSessionSchema
+from app.flight_sessions.schemas import (
+    CREATE_EXAMPLE,
+    LIST_EXAMPLE,
+    ONE_EXAMPLE,
+    FlightSessionPatchSchema,
+    FlightSessionSchema,
+)
 
 blp = Blueprint(
     "flight_sessions",
@@ -46,7 +52,7 @@ def times_error(changes):
 
 @blp.route("")
 class FlightSessions(MethodView):
-    @blp.response(200, FlightSessionSchema(many=True))
+    @blp.response(200, FlightSessionSchema(many=True), example=LIST_EXAMPLE)
     def get(self, deployment_id):
         """Get all deployment flight sessions
 
@@ -58,8 +64,8 @@ class FlightSessions(MethodView):
             abort(404, message=DEPLOYMENT_NOT_FOUND)
         return sessions
 
-    @blp.arguments(FlightSessionSchema)
-    @blp.response(200, FlightSessionSchema)
+    @blp.arguments(FlightSessionSchema, example=CREATE_EXAMPLE)
+    @blp.response(200, FlightSessionSchema, example=ONE_EXAMPLE)
     def post(self, fields, deployment_id):
         """Create new flight session
 
@@ -88,7 +94,7 @@ class FlightSessions(MethodView):
 
 @blp.route("/<id:flight_session_id>")
 class FlightSessionById(MethodView):
-    @blp.response(200, FlightSessionSchema)
+    @blp.response(200, FlightSessionSchema, example=ONE_EXAMPLE)
     def get(self, deployment_id, flight_session_id):
         """Get a flight session"""
         identity = auth.require("viewer")
@@ -99,8 +105,8 @@ class FlightSessionById(MethodView):
             abort(404, message=NOT_FOUND)
         return session
 
-    @blp.arguments(FlightSessionPatchSchema)
-    @blp.response(200, FlightSessionSchema)
+    @blp.arguments(FlightSessionPatchSchema, example=CREATE_EXAMPLE)
+    @blp.response(200, FlightSessionSchema, example=ONE_EXAMPLE)
     def patch(self, changes, deployment_id, flight_session_id):
         """Update a flight session
 
@@ -121,7 +127,7 @@ class FlightSessionById(MethodView):
             abort(404, message=NOT_FOUND)
         return session
 
-    @blp.response(200, FlightSessionSchema)
+    @blp.response(200, FlightSessionSchema, example=ONE_EXAMPLE)
     def delete(self, deployment_id, flight_session_id):
         """Delete a flight session
 

@@ -5,6 +5,19 @@ import marshmallow as ma
 from app.fields import EpochMillis, Id
 
 _T0, _T1 = 1527469200000, 1527479200000
+_ID = "034611ca922f665baa9444059fad251c"
+
+# The examples of the published documentation, for the OpenAPI document.
+CREATE_EXAMPLE = {"flight_plan_id": _ID, "start_date_time": _T0, "end_date_time": _T1}
+SESSION_EXAMPLE = {
+    "flight_session_id": _ID,
+    "flight_plan_id": _ID,
+    "deployment_id": _ID,
+    "start_date_time": _T0,
+    "end_date_time": _T1,
+}
+ONE_EXAMPLE = {"success": True, "data": SESSION_EXAMPLE}
+LIST_EXAMPLE = {"success": True, "data": [SESSION_EXAMPLE]}
 
 
 def _check_order(data):
