@@ -2,6 +2,7 @@
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from pymongo import errors as mongo_errors
 
 from app import auth, db
@@ -9,6 +10,7 @@ from config import ConfigError
 
 
 @click.command("token")
+@with_appcontext
 @click.option(
     "--company", "company_id", required=True, help="The company the token acts for."
 )
@@ -60,6 +62,7 @@ def _database_errors(action):
 
 
 @indexes_group.command("create")
+@with_appcontext
 def create_indexes_command():
     """Create every index the queries need (idempotent)."""
     for collection, name in _database_errors(db.ensure_indexes):
@@ -67,6 +70,7 @@ def create_indexes_command():
 
 
 @indexes_group.command("list")
+@with_appcontext
 def list_indexes_command():
     """Show the indexes each collection holds, with their options."""
     for collection, name, keys, options in _database_errors(db.describe_indexes):

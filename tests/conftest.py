@@ -180,3 +180,29 @@ def stored(app):
             return db.get_db()[collection].find_one({"_id": _id})
 
     return read
+
+
+UNREACHABLE_URI = "mongodb://127.0.0.1:1/"
+
+
+@pytest.fixture
+def remote_app():
+    """Apps on a MongoDB address of the test's choosing, by default one
+    where nothing listens (short timeouts, so failures come quickly).
+
+    They hold no data of their own, so unlike make_app there is no
+    database to drop afterwards; their clients are closed.
+    """
+    made = []
+
+    def make(uri=UNREACHABLE_URI, timeout_ms=300, **overrides):
+        attrs = {"MONGODB_URI": uri, "MONGODB_TIMEOUT_MS": timeout_ms, **overrides}
+        app = create_app(type("RemoteConfig", (TestConfig,), attrs))
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        handle = app.extensions["flight_db"]
+        if handle._client is not None:
+            handle._client.close()

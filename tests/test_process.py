@@ -15,8 +15,7 @@ from pathlib import Path
 import jwt
 import pytest
 
-from app import create_app, db
-from config import TestConfig
+from app import db
 from tests.test_config import SECRET, UNREACHABLE, service_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -214,36 +213,22 @@ def test_release_command_fails_in_one_line_when_the_database_is_away():
     assert "Traceback" not in result.stderr
 
 
-# The client per process. These apps point at an address where nothing
-# listens and are never used for data, so there is no database to drop.
-
-
-@pytest.fixture
-def remote_app():
-    config_class = type(
-        "RemoteConfig",
-        (TestConfig,),
-        {"MONGODB_URI": UNREACHABLE, "MONGODB_TIMEOUT_MS": 300},
-    )
-    app = create_app(config_class)
-    yield app
-    handle = app.extensions["flight_db"]
-    if handle._client is not None:
-        handle._client.close()
+# The client per process.
 
 
 def test_no_client_exists_until_first_use(remote_app):
-    handle = remote_app.extensions["flight_db"]
+    app = remote_app()
+    handle = app.extensions["flight_db"]
 
     assert handle._client is None
-    with remote_app.app_context():
+    with app.app_context():
         first = handle.client()
         assert db.get_db().client is first
         assert handle.client() is first
 
 
 def test_a_forked_process_makes_its_own_client(remote_app):
-    handle = remote_app.extensions["flight_db"]
+    handle = remote_app().extensions["flight_db"]
     parent_client = handle.client()
     read_end, write_end = os.pipe()
 
@@ -262,3 +247,7 @@ def test_a_forked_process_makes_its_own_client(remote_app):
 
     assert answer == b"new"
     assert handle.client() is parent_client
+
+
+def test_the_embedded_store_too_waits_for_first_use(app):
+    assert app.extensions["flight_db"]._client is None
