@@ -148,6 +148,11 @@ def test_one_worker_serves_health_on_the_embedded_store(serve):
     assert status == 200 and body["data"]["store"] == "embedded"
     stderr = server.stop()
     assert "EMBEDDED" in stderr
+    # One JSON line per request from the service, none from gunicorn.
+    logged = [json.loads(x) for x in stderr.splitlines() if x.startswith("{")]
+    routes = [x["route"] for x in logged if x["logger"] == "app.requests"]
+    assert routes == ["/health", "/ready"]
+    assert "HTTP/1.1" not in stderr
 
 
 def test_workers_answer_503_while_the_database_is_unreachable(serve):
