@@ -206,3 +206,25 @@ def remote_app():
         handle = app.extensions["flight_db"]
         if handle._client is not None:
             handle._client.close()
+
+
+@pytest.fixture(autouse=True)
+def _close_database_clients(monkeypatch):
+    """Close every MongoDB client a test opened once the test is done.
+
+    Being autouse, this is torn down after make_app has dropped the test's
+    database, so against a real server each test leaves no pool or monitor
+    threads behind (pymongo warns about unclosed clients).
+    """
+    opened = []
+    make_client = db.Database._make_client
+
+    def recording(self):
+        client = make_client(self)
+        opened.append(client)
+        return client
+
+    monkeypatch.setattr(db.Database, "_make_client", recording)
+    yield
+    for client in opened:
+        client.close()
