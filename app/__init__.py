@@ -4,10 +4,27 @@ import logging
 
 from flask import Flask
 
+import config
 from config import Config
 
 
+def check_settings(config_class=Config):
+    """Raise config.ConfigError for settings the service cannot start with.
+
+    create_app makes the same checks; gunicorn's master calls this before
+    forking, so that a bad setting stops it once instead of every worker.
+    """
+    from app import auth, db
+
+    config.check()
+    settings = {k: getattr(config_class, k) for k in dir(config_class) if k.isupper()}
+    db.Database(settings)
+    auth.check_config(settings)
+
+
 def create_app(config_class=Config):
+    # Bad settings stop the start here, in one line, before anything is logged.
+    check_settings(config_class)
     app = Flask(__name__)
     app.config.from_object(config_class)
     # Fields in the order the published documentation shows them.

@@ -154,6 +154,16 @@ def init_app(app, api):
             _abort_from(503, "The database is unreachable; try again shortly.", exc)
         )
 
+    # Server-side time limits and write-concern waits are OperationFailures,
+    # not ConnectionFailures, but they too mean: the database, try later.
+    @app.errorhandler(mongo_errors.ExecutionTimeout)
+    @app.errorhandler(mongo_errors.WTimeoutError)
+    def database_too_slow(exc):
+        log.warning("Database too slow: %s", exc.__class__.__name__)
+        return api.handle_http_exception(
+            _abort_from(503, "The database did not answer in time; try again.", exc)
+        )
+
     @app.errorhandler(mongo_errors.DuplicateKeyError)
     def duplicate_key(exc):
         return api.handle_http_exception(
