@@ -40,6 +40,9 @@ def create_app(config_class=Config):
     app.url_map.converters["id"] = IdConverter
     # No redirect from /path/ to /path: a redirected POST loses its body.
     app.url_map.strict_slashes = False
+    # Nor from //path to /path: the redirect would be HTML, built from the
+    # client's Host header, and answered before any token check.
+    app.url_map.merge_slashes = False
 
     # before_request hooks run in this order: request id, identity, body.
     # Storage and identity refuse to start on bad settings.

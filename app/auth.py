@@ -204,10 +204,21 @@ def identity_from(claims):
     return Identity(sub, company, frozenset(roles))
 
 
+# The least role for each method; routes ask for more where a rule says so
+# (approving a plan, a cascading delete).
+READ_METHODS = {"GET", "HEAD"}
+
+
 def authenticate():
-    """before_request: every route but the public ones needs a bearer token."""
-    if request.endpoint is None:
-        return  # unknown route or method: the router answers 404 or 405
+    """before_request: every route but the public ones needs a bearer token.
+
+    The role the method needs is checked here too, before the body is read,
+    so that a caller without it learns nothing from validation errors.
+    """
+    if request.endpoint is None or request.method == "OPTIONS":
+        # Unknown route or method: the router answers 404 or 405. OPTIONS
+        # (a browser's preflight) carries no token and reveals no data.
+        return
     if request.blueprint in PUBLIC_BLUEPRINTS or request.endpoint == "static":
         return
     header = request.headers.get("Authorization", "")
@@ -215,6 +226,7 @@ def authenticate():
     if scheme.lower() != "bearer" or not token.strip():
         _unauthorized("A bearer token is required (Authorization: Bearer <JWT>).")
     g.identity = identity_from(decode(token.strip()))
+    require("viewer" if request.method in READ_METHODS else "pilot")
 
 
 def current():

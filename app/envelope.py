@@ -8,8 +8,9 @@ import marshmallow as ma
 from flask import request
 from flask_smorest import abort
 from pymongo import errors as mongo_errors
-from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from app.body import JsonArgumentsParser
 
 log = logging.getLogger(__name__)
 
@@ -33,19 +34,24 @@ class ErrorEnvelopeSchema(ma.Schema):
     error = ma.fields.Nested(ErrorDetailSchema)
 
 
+# Where webargs files the errors of each part of a request.
+_LOCATIONS = {"json", "query", "querystring", "path", "view_args", "headers", "form"}
+
+
 def _flatten(errors):
     """webargs nests field errors under their location; the contract does not.
 
-    {"json": {"end_time": [...]}} becomes {"end_time": [...]}.
+    {"json": {"end_time": [...]}} becomes {"end_time": [...]}. Errors a
+    route passed itself are already by field and stay as they are.
     """
     if not isinstance(errors, dict):
         return errors
     flat = {}
-    for location, detail in errors.items():
-        if isinstance(detail, dict):
+    for key, detail in errors.items():
+        if key in _LOCATIONS and isinstance(detail, dict):
             flat.update(detail)
         else:
-            flat[location] = detail
+            flat[key] = detail
     return flat
 
 
@@ -59,15 +65,6 @@ def _summary(errors):
             )
         parts.append(f"{field}: {detail}")
     return "; ".join(parts)[:500] or "The request is not valid."
-
-
-class JsonArgumentsParser(FlaskParser):
-    def _handle_invalid_json_error(self, error, req, *args, **kwargs):
-        abort(
-            400,
-            message="The request body is not valid JSON.",
-            errors={"json": [f"Invalid JSON body: {error}"[:300]]},
-        )
 
 
 class Api(flask_smorest.Api):
@@ -138,8 +135,15 @@ def init_app(app, api):
         """A write carries a JSON body, or is told why not."""
         if request.method not in ("POST", "PUT", "PATCH") or request.endpoint is None:
             return
-        chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
-        if not request.content_length and not chunked:
+        if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+            # A chunked body is cut, not refused, at MAX_CONTENT_LENGTH, and
+            # a broken chunk fails deep in the server: ask for a length.
+            abort(
+                411,
+                message="Send the body with a Content-Length; chunked bodies "
+                "are not accepted.",
+            )
+        if not request.content_length:
             abort(400, message="The request body is empty; a JSON object is expected.")
         if not request.is_json:
             abort(

@@ -192,3 +192,9 @@ def test_session_writes_are_logged_by_route(as_, factory, logged):
     line = request_lines(logged())[-1]
     assert line["route"] == "/flight/deployments/<id:deployment_id>/sessions"
     assert (line["method"], line["status"]) == ("POST", 200)
+
+
+def test_a_newline_in_the_path_cannot_forge_a_log_line(client, logged):
+    client.get("/x%0a2026-12-03 INFO app.requests DELETE /flight/deployments 200")
+    (line,) = request_lines(logged())
+    assert line["path"].startswith("/x\n2026-12-03")

@@ -111,5 +111,5 @@ class DeploymentById(MethodView):
                 f"The deployment holds {count} flight session(s); delete them "
                 "first, or ask an admin to delete with ?cascade=true."
             ),
-            errors={"flight_sessions": {"count": count}},
+            errors={"flight_sessions": [f"{count} flight session(s) remain."]},
         )

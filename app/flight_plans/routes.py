@@ -32,6 +32,14 @@ def get_or_404(company_id, flight_plan_id):
     return plan
 
 
+def no_such_deployment():
+    abort(
+        422,
+        message="The deployment does not exist.",
+        errors={"deployment_id": ["No deployment with this ID."]},
+    )
+
+
 def next_status(identity, plan, changes):
     """The status after this PATCH, or a 403 for a review by a non-reviewer.
 
@@ -78,13 +86,16 @@ class FlightPlans(MethodView):
         company's deployments.
         """
         identity = auth.require("pilot")
-        if find_deployment(identity.company_id, fields["deployment_id"]) is None:
-            abort(
-                422,
-                message="The deployment does not exist.",
-                errors={"deployment_id": ["No deployment with this ID."]},
-            )
-        return store.insert_plan(identity.company_id, identity.user_id, fields)
+        company_id, deployment_id = identity.company_id, fields["deployment_id"]
+        if find_deployment(company_id, deployment_id) is None:
+            no_such_deployment()
+        plan = store.insert_plan(company_id, identity.user_id, fields)
+        # A deployment deleted meanwhile took only the plans it saw: look
+        # again, so that no plan outlives its deployment.
+        if find_deployment(company_id, deployment_id) is None:
+            store.delete_plan(company_id, plan["_id"])
+            no_such_deployment()
+        return plan
 
 
 @blp.route("/<id:flight_plan_id>")
@@ -107,6 +118,8 @@ class FlightPlanById(MethodView):
         identity = auth.require("pilot")
         plan = get_or_404(identity.company_id, flight_plan_id)
         status = next_status(identity, plan, changes)
+        if not changes and status == plan["status"]:
+            return plan  # nothing changes, so neither do the audit fields
         try:
             return store.update_plan(
                 identity.company_id, identity.user_id, plan, changes, status
