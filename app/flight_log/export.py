@@ -34,9 +34,27 @@ TIME_COLUMNS = frozenset(
 PAGER_PARAMETERS = ("page", "page_size")
 
 
+def _quality(accepted, media_type):
+    """The client's quality for `media_type`, by its most specific range.
+
+    Parameters are left aside: werkzeug's best_match would require them to
+    equal the offer's, so `text/csv; charset=utf-8` or RFC 4180's
+    `text/csv; header=present` would not be understood as asking for CSV.
+    """
+    ranges = {}
+    for value, quality in accepted:
+        ranges.setdefault(value.partition(";")[0].strip().lower(), quality)
+    kind = media_type.partition("/")[0]
+    for candidate in (media_type, f"{kind}/*", "*/*"):
+        if candidate in ranges:
+            return ranges[candidate]
+    return 0
+
+
 def wants_csv():
     """True when the Accept header prefers text/csv; JSON wins any tie."""
-    return request.accept_mimetypes.best_match(["application/json", CSV]) == CSV
+    accepted = request.accept_mimetypes
+    return _quality(accepted, CSV) > _quality(accepted, "application/json")
 
 
 def iso_utc(epoch_ms):
@@ -77,7 +95,8 @@ def _chunks(records, columns):
                 yield buffer.getvalue()
                 buffer.seek(0)
                 buffer.truncate()
-        yield buffer.getvalue()
+        if buffer.tell():
+            yield buffer.getvalue()
     finally:
         # Also reached when the client hangs up mid-export: let the server
         # drop its cursor now rather than when it times out.
