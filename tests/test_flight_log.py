@@ -232,7 +232,7 @@ def test_pages_of_the_whole_log_follow_the_hand_sorted_order(as_, log, newest_fi
 @pytest.mark.parametrize("newest_first", [False, True])
 def test_walking_a_window_yields_every_session_once_in_order(as_, log, newest_first):
     start = min(s["start_date_time"] for s in log.sessions) + 500 * MINUTE
-    window = {"start": start, "end": start + 600 * MINUTE}
+    window = {"start": start, "end": start + 350 * MINUTE}
     params = window_params(**window)
     if newest_first:
         params["sort"] = "-start_date_time"
@@ -240,7 +240,7 @@ def test_walking_a_window_yields_every_session_once_in_order(as_, log, newest_fi
     walked, meta = walk(as_("viewer"), params)
 
     wanted = expected(log.sessions, newest_first=newest_first, **window)
-    assert 300 < len(wanted) < 1500
+    assert 250 < len(wanted) < 1000  # several pages, not the whole log
     assert walked == wanted
     assert meta["total"] == len(wanted)
 

@@ -25,7 +25,6 @@ blp = Blueprint(
 )
 
 DEPLOYMENT_NOT_FOUND = "Deployment not found."
-DEFAULT_SORT = "start_date_time"
 
 SESSIONS_CSV = export.documented(
     "With `Accept: text/csv`: one row per session, the whole filtered log "
@@ -41,9 +40,7 @@ def export_sessions(args):
     """The CSV twin of CompanySessions.get: the whole filtered log."""
     identity = auth.require("viewer")
     export.refuse_pager_parameters()
-    records = store.iter_sessions(
-        identity.company_id, args, args.get("sort", DEFAULT_SORT)
-    )
+    records = store.iter_sessions(identity.company_id, args, args["sort"])
     return export.csv_response(records, export.SESSION_COLUMNS, "flight-log.csv")
 
 
@@ -74,7 +71,7 @@ class CompanySessions(MethodView):
         items, total = store.list_sessions(
             identity.company_id,
             args,
-            args.get("sort", DEFAULT_SORT),
+            args["sort"],
             pagination_parameters.first_item,
             pagination_parameters.page_size,
         )
@@ -97,6 +94,8 @@ class CompanySummary(MethodView):
         the figures of each deployment or plan that has counted sessions,
         earliest first. With nothing counted: `session_count` and
         `total_flight_time_ms` are 0, the first and last times null.
+
+        With `Accept: text/csv`: one row per group, or one row of totals.
         """
         identity = auth.require("viewer")
         group_by = args.get("group_by")
@@ -126,7 +125,7 @@ class DeploymentSummary(MethodView):
         The same figures as the company summary, over one deployment of
         the caller's company, with the optional `flight_plan_id`, `from` and
         `to` filters. A deployment with no sessions (or none in the window)
-        gives 0, 0, null, null.
+        gives 0, 0, null, null. With `Accept: text/csv`: one row.
         """
         identity = auth.require("viewer")
         sessions = sessions_store.list_matching_sessions(

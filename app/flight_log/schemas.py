@@ -35,9 +35,9 @@ class SessionFilterArgsSchema(ma.Schema):
             raise ma.ValidationError("'to' must not be before 'from'.", "to")
 
 
-def sort_field(description):
+def sort_field(description, **kwargs):
     return fields.String(
-        validate=validate.OneOf(SORTS), metadata={"description": description}
+        validate=validate.OneOf(SORTS), metadata={"description": description}, **kwargs
     )
 
 
@@ -66,9 +66,10 @@ class SessionLogArgsSchema(StrictQueryMixin, SessionFilterArgsSchema):
 
     deployment_id = Id(metadata={"description": "Only the sessions of this deployment"})
     sort = sort_field(
-        "`start_date_time` (default: oldest first) or `-start_date_time` "
-        "(newest first). Sessions that start together are ordered by "
-        "`flight_session_id`."
+        "`start_date_time` (oldest first) or `-start_date_time` (newest "
+        "first). Sessions that start together are ordered by "
+        "`flight_session_id`.",
+        load_default="start_date_time",
     )
 
 

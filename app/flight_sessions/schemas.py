@@ -44,7 +44,10 @@ class FlightSessionPatchSchema(ma.Schema):
 
 
 class FlightSessionQueryArgsSchema(SessionFilterArgsSchema):
-    """Optional filters of a deployment's list; without any, the list is whole."""
+    """Optional filters of a deployment's list; without any, the list is whole.
+
+    Unknown parameters stay ignored, as they always were on this route.
+    """
 
     sort = sort_field(
         "`start_date_time` (oldest first) or `-start_date_time` (newest "
