@@ -1,5 +1,5 @@
 """The flight log's store: the embedded-store behaviour its queries rely on,
-and the helpers that read MongoDB's and mongomock's answers alike."""
+and the functions that read MongoDB's and mongomock's answers alike."""
 
 import os
 
