@@ -61,6 +61,7 @@ def create_app(config_class=Config):
 
     # One blueprint per resource.
     from app.deployments.routes import blp as deployments_blp
+    from app.flight_log.routes import blp as flight_log_blp
     from app.flight_plans.routes import blp as flight_plans_blp
     from app.flight_sessions.routes import blp as flight_sessions_blp
     from app.health import blp as health_blp
@@ -69,6 +70,7 @@ def create_app(config_class=Config):
     api.register_blueprint(deployments_blp)
     api.register_blueprint(flight_plans_blp)
     api.register_blueprint(flight_sessions_blp)
+    api.register_blueprint(flight_log_blp)
 
     from app import cli
 

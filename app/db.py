@@ -182,6 +182,9 @@ INDEXES = {
         # Company-wide session queries: by plan, and by time window.
         [("company_id", 1), ("flight_sessions.flight_plan_id", 1)],
         [("company_id", 1), ("flight_sessions.start_date_time", 1)],
+        # A time window bounds the start from above and the end from below;
+        # for a recent window the end is the selective side.
+        [("company_id", 1), ("flight_sessions.end_date_time", 1)],
     ],
     "flight_plans": [
         # Plans of one deployment (list filter, cascade delete) and of all.

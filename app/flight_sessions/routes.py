@@ -7,6 +7,7 @@ from flask_smorest import abort
 from app import auth
 from app.deployments.store import find_deployment
 from app.envelope import Blueprint
+from app.flight_log import export
 from app.flight_plans.store import find_approved_plan, find_plan
 from app.flight_sessions import store
 from app.flight_sessions.schemas import (
@@ -14,6 +15,7 @@ from app.flight_sessions.schemas import (
     LIST_EXAMPLE,
     ONE_EXAMPLE,
     FlightSessionPatchSchema,
+    FlightSessionQueryArgsSchema,
     FlightSessionSchema,
 )
 
@@ -52,16 +54,34 @@ def times_error(changes):
 
 @blp.route("")
 class FlightSessions(MethodView):
+    @blp.arguments(FlightSessionQueryArgsSchema, location="query")
     @blp.response(200, FlightSessionSchema(many=True), example=LIST_EXAMPLE)
-    def get(self, deployment_id):
+    @blp.doc(**export.documented("With `Accept: text/csv`: the same sessions as CSV."))
+    def get(self, args, deployment_id):
         """Get all deployment flight sessions
 
         Every session of a deployment of the caller's company, oldest first.
+
+        Optional filters, as on `GET /flight/sessions`: `flight_plan_id`,
+        and the window `from`/`to` (epoch ms) that keeps the sessions
+        overlapping it. `sort=start_date_time` or `sort=-start_date_time`
+        orders by start time; without it the order is that of creation.
+        Never paginated. With `Accept: text/csv` the answer is CSV.
         """
         identity = auth.require("viewer")
-        sessions = store.list_sessions(identity.company_id, deployment_id)
+        # The documented default, no parameters, stays one plain read.
+        if args:
+            sessions = store.list_matching_sessions(
+                identity.company_id, deployment_id, args, args.get("sort")
+            )
+        else:
+            sessions = store.list_sessions(identity.company_id, deployment_id)
         if sessions is None:
             abort(404, message=DEPLOYMENT_NOT_FOUND)
+
+        if export.wants_csv():
+            filename = f"flight-sessions-{deployment_id}.csv"
+            return export.csv_response(sessions, export.SESSION_COLUMNS, filename)
         return sessions
 
     @blp.arguments(FlightSessionSchema, example=CREATE_EXAMPLE)

@@ -3,6 +3,7 @@
 import marshmallow as ma
 
 from app.fields import EpochMillis, Id
+from app.flight_log.schemas import SessionFilterArgsSchema, sort_field
 
 _T0, _T1 = 1527469200000, 1527479200000
 _ID = "034611ca922f665baa9444059fad251c"
@@ -53,3 +54,16 @@ class FlightSessionPatchSchema(ma.Schema):
     @ma.validates_schema
     def times_in_order(self, data, **kwargs):
         _check_order(data)
+
+
+class FlightSessionQueryArgsSchema(SessionFilterArgsSchema):
+    """Optional filters of a deployment's list; without any, the list is whole.
+
+    Unknown parameters stay ignored, as they always were on this route.
+    """
+
+    sort = sort_field(
+        "`start_date_time` (oldest first) or `-start_date_time` (newest "
+        "first), ties by `flight_session_id`. Without it, the order the "
+        "sessions were created in."
+    )
