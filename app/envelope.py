@@ -1,15 +1,19 @@
 """The contract's envelopes: {"success": true, "data": ...} and its error twin."""
 
 import logging
+from functools import wraps
 from http import HTTPStatus
 
 import flask_smorest
 import marshmallow as ma
-from flask import request
+from flask import current_app, request
 from flask_smorest import abort
 from pymongo import errors as mongo_errors
-from webargs.flaskparser import FlaskParser
+from webargs import core as webargs_core
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from app import json_body
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +66,11 @@ def _summary(errors):
 
 
 class JsonArgumentsParser(FlaskParser):
+    def _raw_load_json(self, req):
+        if not is_json_request(req):
+            return webargs_core.missing
+        return json_body.load(req.get_data(cache=True))
+
     def _handle_invalid_json_error(self, error, req, *args, **kwargs):
         abort(
             400,
@@ -106,6 +115,32 @@ class Blueprint(flask_smorest.Blueprint):
             schema = schema()
         return _envelope_schema(schema.__class__, getattr(schema, "many", False))
 
+    def paginate(self, *args, **kwargs):
+        """smorest's paginate, with `page` bounded.
+
+        smorest only requires page >= 1; the skip computed from a page past
+        64 bits makes pymongo fail to encode the query (a 500 on MongoDB).
+        """
+        paginated = super().paginate(*args, **kwargs)
+
+        def decorator(func):
+            @wraps(func)
+            def bounded(*f_args, pagination_parameters, **f_kwargs):
+                if pagination_parameters.page > MAX_PAGE:
+                    abort(
+                        422,
+                        errors={"page": [f"Must be at most {MAX_PAGE}."]},
+                    )
+                return func(
+                    *f_args, pagination_parameters=pagination_parameters, **f_kwargs
+                )
+
+            return paginated(bounded)
+
+        return decorator
+
+
+MAX_PAGE = 2**31 - 1
 
 _ENVELOPES = {}
 
@@ -139,6 +174,16 @@ def init_app(app, api):
         if request.method not in ("POST", "PUT", "PATCH") or request.endpoint is None:
             return
         chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+        if chunked:
+            # werkzeug stops reading a body of unknown length at
+            # MAX_CONTENT_LENGTH without complaint, so an oversized chunked
+            # body would reach the parser cut short; reaching the limit is
+            # taken as going past it.
+            limit = current_app.config["MAX_CONTENT_LENGTH"]
+            size = len(request.get_data(cache=True))
+            if limit is not None and size >= limit:
+                abort(413, message=f"The request body exceeds {limit} bytes.")
+            chunked = size > 0
         if not request.content_length and not chunked:
             abort(400, message="The request body is empty; a JSON object is expected.")
         if not request.is_json:

@@ -32,8 +32,9 @@ class FeatureCollection(fields.Dict):
 
     default_error_messages = {
         "not_collection": (
-            'Not a GeoJSON FeatureCollection: expected {"type": '
-            '"FeatureCollection", "features": [...]} with Feature objects.'
+            # Braces doubled: marshmallow formats error messages.
+            'Not a GeoJSON FeatureCollection: expected {{"type": '
+            '"FeatureCollection", "features": [...]}} with Feature objects.'
         )
     }
 
