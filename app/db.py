@@ -158,6 +158,8 @@ INDEXES = {
         [("company_id", 1), ("deployment_id", 1), ("created_at", 1)],
         [("company_id", 1), ("created_at", 1)],
     ],
+    # (keys, options): the TTL monitor removes each record at its expires_at.
+    "idempotency_keys": [([("expires_at", 1)], {"expireAfterSeconds": 0})],
 }
 
 
@@ -166,6 +168,7 @@ def ensure_indexes():
     db = get_db()
     created = []
     for collection, specs in INDEXES.items():
-        for keys in specs:
-            created.append((collection, db[collection].create_index(keys)))
+        for spec in specs:
+            keys, options = spec if isinstance(spec, tuple) else (spec, {})
+            created.append((collection, db[collection].create_index(keys, **options)))
     return created

@@ -15,7 +15,7 @@ from webargs import core as webargs_core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from app import json_body
+from app import idempotency, json_body
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +119,10 @@ class Api(flask_smorest.Api):
 
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = JsonArgumentsParser()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._prepare_doc_cbks.append(idempotency.prepare_doc)
 
     @staticmethod
     def _prepare_response_content(data):

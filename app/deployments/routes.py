@@ -11,6 +11,7 @@ from app.deployments.schemas import (
     DeploymentSchema,
 )
 from app.envelope import STALE_MESSAGE, Blueprint
+from app.idempotency import idempotent
 from app.preconditions import ChangedMeanwhile
 
 blp = Blueprint(
@@ -50,6 +51,7 @@ class Deployments(MethodView):
         return items
 
     @blp.arguments(DeploymentSchema)
+    @idempotent
     @blp.response(200, DeploymentSchema)
     def post(self, fields):
         """Create a deployment"""

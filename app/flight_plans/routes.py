@@ -18,6 +18,7 @@ from app.flight_sessions.store import (
     retire_plan,
     unretire_plan,
 )
+from app.idempotency import idempotent
 
 blp = Blueprint(
     "flight_plans",
@@ -82,6 +83,7 @@ class FlightPlans(MethodView):
         return items
 
     @blp.arguments(FlightPlanSchema)
+    @idempotent
     @blp.response(200, FlightPlanSchema)
     def post(self, fields):
         """Create a flight plan

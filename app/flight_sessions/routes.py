@@ -10,6 +10,7 @@ from app.envelope import STALE_MESSAGE, Blueprint
 from app.flight_plans.store import find_approved_plan, find_plan
 from app.flight_sessions import store
 from app.flight_sessions.schemas import FlightSessionPatchSchema, FlightSessionSchema
+from app.idempotency import idempotent
 from app.preconditions import ChangedMeanwhile
 
 blp = Blueprint(
@@ -72,6 +73,7 @@ class FlightSessions(MethodView):
         return sessions
 
     @blp.arguments(FlightSessionSchema)
+    @idempotent
     @blp.response(200, FlightSessionSchema)
     def post(self, fields, deployment_id):
         """Create new flight session
