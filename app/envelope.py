@@ -4,11 +4,13 @@ import logging
 from functools import wraps
 from http import HTTPStatus
 
+import apispec
 import flask_smorest
 import marshmallow as ma
 from flask import current_app, request
 from flask_smorest import abort
 from flask_smorest import etag as smorest_etag
+from flask_smorest import pagination as smorest_pagination
 from flask_smorest.exceptions import PreconditionFailed
 from pymongo import errors as mongo_errors
 from webargs import core as webargs_core
@@ -23,10 +25,14 @@ log = logging.getLogger(__name__)
 _DOCUMENT_TOO_LARGE_CODES = {10334, 17419, 17420}
 
 
+# Documentation only: required fields make the published schema as strict
+# as the bodies the error handler builds, so clients and checks can rely on it.
 class ErrorDetailSchema(ma.Schema):
-    code = ma.fields.Integer(metadata={"example": 404})
-    status = ma.fields.String(metadata={"example": "Not Found"})
-    message = ma.fields.String(metadata={"example": "Flight session not found."})
+    code = ma.fields.Integer(required=True, metadata={"example": 404})
+    status = ma.fields.String(required=True, metadata={"example": "Not Found"})
+    message = ma.fields.String(
+        required=True, metadata={"example": "Flight session not found."}
+    )
     errors = ma.fields.Dict(
         metadata={
             "description": "Field name -> list of messages, when a field is at fault"
@@ -35,8 +41,10 @@ class ErrorDetailSchema(ma.Schema):
 
 
 class ErrorEnvelopeSchema(ma.Schema):
-    success = ma.fields.Boolean(metadata={"example": False})
-    error = ma.fields.Nested(ErrorDetailSchema)
+    success = ma.fields.Boolean(
+        required=True, validate=ma.validate.OneOf([False]), metadata={"example": False}
+    )
+    error = ma.fields.Nested(ErrorDetailSchema, required=True)
 
 
 def _flatten(errors):
@@ -81,8 +89,43 @@ class JsonArgumentsParser(FlaskParser):
         )
 
 
+class ErrorResponses(apispec.BasePlugin):
+    """Documents the errors each operation can answer, all in the envelope."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            for code in _errors_of(path, method, operation):
+                if code not in responses and str(code) not in responses:
+                    responses[code] = HTTPStatus(code).name
+
+
+def _errors_of(path, method, operation):
+    codes = set()
+    if operation.get("security") != []:
+        codes |= {401, 403}
+    if path != "/health":  # the liveness probe never touches the database
+        codes.add(503)
+    if "{" in path:
+        codes.add(404)
+    if "requestBody" in operation:
+        codes |= {400, 413, 415, 422}
+    if method in ("post", "patch", "delete"):
+        # Conflicts: a full deployment, a plan in use, sessions in the way,
+        # an Idempotency-Key still in progress.
+        codes.add(409)
+    return sorted(codes)
+
+
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ErrorEnvelopeSchema
+    # No catch-all "default" response: each operation lists the errors it
+    # can answer (ErrorResponses), so an unlisted status is a contract break.
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def _init_spec(self, *, extra_plugins=None, **options):
+        plugins = [*(extra_plugins or ()), ErrorResponses()]
+        super()._init_spec(extra_plugins=plugins, **options)
 
     def _register_etag_headers(self):
         # As smorest's, except that If-Match is optional: the published
@@ -98,6 +141,14 @@ class Api(flask_smorest.Api):
         )
         components.parameter("IF_MATCH", "header", if_match, lazy=True)
         components.header("ETAG", smorest_etag.ETAG_HEADER, lazy=True)
+
+    def _register_pagination_header(self):
+        # X-Pagination holds JSON text. OpenAPI 3 describes that with
+        # `content`; a bare `schema` would mean comma-separated name,value
+        # pairs, which is not what the header carries.
+        header = dict(smorest_pagination.PAGINATION_HEADER)
+        header["content"] = {"application/json": {"schema": header.pop("schema")}}
+        self.spec.components.header("PAGINATION", header, lazy=True)
 
     def handle_http_exception(self, error):
         payload, code, headers = super().handle_http_exception(error)
@@ -210,11 +261,18 @@ def _envelope_schema(inner, many):
     key = (inner, many)
     if key not in _ENVELOPES:
         name = inner.__name__.removesuffix("Schema")
-        data = ma.fields.Nested(inner, many=many)
+        data = ma.fields.Nested(inner, many=many, required=True)
         _ENVELOPES[key] = type(
             f"{name}{'List' if many else ''}Envelope",
             (ma.Schema,),
-            {"success": ma.fields.Boolean(metadata={"example": True}), "data": data},
+            {
+                "success": ma.fields.Boolean(
+                    required=True,
+                    validate=ma.validate.OneOf([True]),
+                    metadata={"example": True},
+                ),
+                "data": data,
+            },
         )
     return _ENVELOPES[key]
 
