@@ -73,6 +73,11 @@ class Config:
     MAX_CONTENT_LENGTH = _int("MAX_BODY_BYTES", 1024 * 1024)
     MAX_SESSIONS_PER_DEPLOYMENT = _int("MAX_SESSIONS_PER_DEPLOYMENT", 10_000)
 
+    # Idempotency-Key: how long a key is remembered, and how long a request
+    # still running may hold it before a retry counts it as abandoned.
+    IDEMPOTENCY_TTL_S = _int("IDEMPOTENCY_TTL_S", 24 * 3600)
+    IDEMPOTENCY_LEASE_S = _int("IDEMPOTENCY_LEASE_S", 60)
+
     LOG_LEVEL = _level("LOG_LEVEL", "INFO")
 
     # OpenAPI and the interactive docs page.

@@ -191,6 +191,8 @@ INDEXES = {
         [("company_id", 1), ("deployment_id", 1), ("created_at", 1), ("_id", 1)],
         [("company_id", 1), ("created_at", 1), ("_id", 1)],
     ],
+    # The TTL monitor removes each record at its expires_at.
+    "idempotency_keys": [IndexModel([("expires_at", 1)], expireAfterSeconds=0)],
 }
 
 

@@ -1,12 +1,11 @@
 """Bodies that are JSON in name only, or that MongoDB could not store."""
 
 import io
-import json
 
 import pytest
 
 from app.flight_plans import store as plan_store
-from tests.conftest import T0, T1, error, ok
+from tests.conftest import error, ok
 
 AREA = {"type": "FeatureCollection", "features": []}
 
@@ -41,7 +40,7 @@ def test_what_is_not_strict_json_is_400_and_stores_nothing(as_, raw):
     response = as_("admin").post(
         "/flight/deployments", data=raw, content_type="application/json"
     )
-    assert "not valid JSON" in error(response, 400)["message"]
+    assert "json" in error(response, 400)["errors"]
     assert ok(as_("viewer").get("/flight/deployments")) == []
 
 
@@ -102,17 +101,28 @@ def test_unstorable_deployment_change_saves_no_part_of_it(as_, factory, stored):
     assert stored("deployments", dep) == before
 
 
-def test_chunked_body_is_refused_with_411(as_, factory, stored):
+class InvalidChunkSize(Exception):
+    """Like gunicorn's: not an OSError, so werkzeug lets it through."""
+
+
+class BrokenChunks(io.BytesIO):
+    """What the server's reader does with a malformed chunk: it raises."""
+
+    def read(self, *args):
+        raise InvalidChunkSize("ZZ")
+
+    readinto = readline = read
+
+
+def test_malformed_chunked_body_is_400_not_500(as_, factory, stored):
     dep, plan, _ = factory.flying(sessions=0)
-    body = json.dumps(
-        {"flight_plan_id": plan, "start_date_time": T0, "end_date_time": T1}
-    )
     response = as_("pilot").post(
         f"/flight/deployments/{dep}/sessions",
-        input_stream=io.BytesIO(body.encode()),
+        input_stream=BrokenChunks(),
         headers={"Transfer-Encoding": "chunked", "Content-Type": "application/json"},
+        environ_overrides={"wsgi.input_terminated": True},
     )
-    error(response, 411)
+    assert "chunked" in error(response, 400)["message"]
     assert stored("deployments", dep)["flight_sessions"] == []
 
 

@@ -6,7 +6,7 @@ from flask_smorest import abort
 
 from app import auth
 from app.deployments.store import find_deployment
-from app.envelope import Blueprint
+from app.envelope import STALE_MESSAGE, Blueprint
 from app.flight_log import export
 from app.flight_plans.store import find_approved_plan, find_plan
 from app.flight_sessions import store
@@ -18,6 +18,8 @@ from app.flight_sessions.schemas import (
     FlightSessionQueryArgsSchema,
     FlightSessionSchema,
 )
+from app.idempotency import idempotent
+from app.preconditions import ChangedMeanwhile
 
 blp = Blueprint(
     "flight_sessions",
@@ -44,6 +46,18 @@ def check_plan(company_id, deployment_id, flight_plan_id):
     else:
         reason = f"The flight plan is not approved (its status is {plan['status']!r})."
     abort(422, message=reason, errors={"flight_plan_id": [reason]})
+
+
+def plan_deleted():
+    reason = "The flight plan has been deleted."
+    abort(422, message=reason, errors={"flight_plan_id": [reason]})
+
+
+def get_or_404(company_id, deployment_id, flight_session_id):
+    session = store.find_session(company_id, deployment_id, flight_session_id)
+    if session is None:
+        abort(404, message=NOT_FOUND)
+    return session
 
 
 def times_error(changes):
@@ -85,6 +99,7 @@ class FlightSessions(MethodView):
         return sessions
 
     @blp.arguments(FlightSessionSchema, example=CREATE_EXAMPLE)
+    @idempotent
     @blp.response(200, FlightSessionSchema, example=ONE_EXAMPLE)
     def post(self, fields, deployment_id):
         """Create new flight session
@@ -107,23 +122,21 @@ class FlightSessions(MethodView):
                 message=f"The deployment already holds the maximum of {limit} "
                 "flight sessions.",
             )
+        except store.PlanDeleted:
+            plan_deleted()
         if session is None:
             abort(404, message=DEPLOYMENT_NOT_FOUND)
         return session
 
 
 @blp.route("/<id:flight_session_id>")
+@blp.etag
 class FlightSessionById(MethodView):
     @blp.response(200, FlightSessionSchema, example=ONE_EXAMPLE)
     def get(self, deployment_id, flight_session_id):
         """Get a flight session"""
         identity = auth.require("viewer")
-        session = store.find_session(
-            identity.company_id, deployment_id, flight_session_id
-        )
-        if session is None:
-            abort(404, message=NOT_FOUND)
-        return session
+        return get_or_404(identity.company_id, deployment_id, flight_session_id)
 
     @blp.arguments(FlightSessionPatchSchema, example=CREATE_EXAMPLE)
     @blp.response(200, FlightSessionSchema, example=ONE_EXAMPLE)
@@ -132,15 +145,24 @@ class FlightSessionById(MethodView):
 
         Any subset of `flight_plan_id`, `start_date_time` and `end_date_time`.
         The end may not fall before the start, also when only one is sent.
-        A session never moves to another deployment.
+        A session never moves to another deployment. With `If-Match`, only
+        the version that ETag names is changed (412 otherwise).
         """
         identity = auth.require("pilot")
+        expected = blp.check_if_match(
+            lambda: get_or_404(identity.company_id, deployment_id, flight_session_id),
+            FlightSessionSchema,
+        )
         if "flight_plan_id" in changes:
             check_plan(identity.company_id, deployment_id, changes["flight_plan_id"])
         try:
             session = store.update_session(
-                identity.company_id, deployment_id, flight_session_id, changes
+                identity.company_id, deployment_id, flight_session_id, changes, expected
             )
+        except ChangedMeanwhile:
+            abort(412, message=STALE_MESSAGE)
+        except store.PlanDeleted:
+            plan_deleted()
         except store.TimesOutOfOrder:
             times_error(changes)
         if session is None:
@@ -151,12 +173,20 @@ class FlightSessionById(MethodView):
     def delete(self, deployment_id, flight_session_id):
         """Delete a flight session
 
-        Answers with the deleted session.
+        Answers with the deleted session. With `If-Match`, only the version
+        that ETag names is deleted (412 otherwise).
         """
         identity = auth.require("pilot")
-        session = store.delete_session(
-            identity.company_id, deployment_id, flight_session_id
+        expected = blp.check_if_match(
+            lambda: get_or_404(identity.company_id, deployment_id, flight_session_id),
+            FlightSessionSchema,
         )
+        try:
+            session = store.delete_session(
+                identity.company_id, deployment_id, flight_session_id, expected
+            )
+        except ChangedMeanwhile:
+            abort(412, message=STALE_MESSAGE)
         if session is None:
             abort(404, message=NOT_FOUND)
         return session
