@@ -3,7 +3,6 @@
 import logging
 import time
 from dataclasses import dataclass
-from functools import wraps
 from urllib.parse import urlsplit
 
 import jwt
@@ -230,6 +229,8 @@ def authenticate():
 
 
 def current():
+    """The caller's identity; authenticate() has already checked the role
+    its HTTP method needs (viewer to read, pilot to write)."""
     return g.identity
 
 
@@ -239,18 +240,6 @@ def require(role):
     if not identity.has(role):
         abort(403, message=f"This action needs the {role!r} role or higher.")
     return identity
-
-
-def role_required(role):
-    def decorator(func):
-        @wraps(func)
-        def wrapper(*args, **kwargs):
-            require(role)
-            return func(*args, **kwargs)
-
-        return wrapper
-
-    return decorator
 
 
 def init_app(app):

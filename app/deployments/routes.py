@@ -41,7 +41,7 @@ class Deployments(MethodView):
         Oldest first; paginated with `page` and `page_size`, the totals in
         the `X-Pagination` header.
         """
-        identity = auth.require("viewer")
+        identity = auth.current()
         items, total = store.list_deployments(
             identity.company_id,
             pagination_parameters.first_item,
@@ -55,7 +55,7 @@ class Deployments(MethodView):
     @blp.response(200, DeploymentSchema)
     def post(self, fields):
         """Create a deployment"""
-        identity = auth.require("pilot")
+        identity = auth.current()
         return store.insert_deployment(identity.company_id, fields)
 
 
@@ -65,7 +65,7 @@ class DeploymentById(MethodView):
     @blp.response(200, DeploymentSchema)
     def get(self, deployment_id):
         """Get a deployment"""
-        identity = auth.require("viewer")
+        identity = auth.current()
         return get_or_404(identity.company_id, deployment_id)
 
     @blp.arguments(DeploymentPatchSchema(partial=True))
@@ -77,7 +77,7 @@ class DeploymentById(MethodView):
         `start_date`, also when only one of them is sent. With `If-Match`,
         only the version that ETag names is changed (412 otherwise).
         """
-        identity = auth.require("pilot")
+        identity = auth.current()
         expected = blp.check_if_match(
             lambda: get_or_404(identity.company_id, deployment_id), DeploymentSchema
         )
@@ -107,7 +107,7 @@ class DeploymentById(MethodView):
         unless an admin sends `?cascade=true`. With `If-Match`, only the
         version that ETag names is deleted (412 otherwise).
         """
-        identity = auth.require("admin" if args["cascade"] else "pilot")
+        identity = auth.require("admin") if args["cascade"] else auth.current()
         expected = blp.check_if_match(
             lambda: get_or_404(identity.company_id, deployment_id), DeploymentSchema
         )

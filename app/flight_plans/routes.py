@@ -72,7 +72,7 @@ class FlightPlans(MethodView):
         Optionally only those of one deployment (`?deployment_id=`). Oldest
         first, paginated; totals in the `X-Pagination` header.
         """
-        identity = auth.require("viewer")
+        identity = auth.current()
         items, total = store.list_plans(
             identity.company_id,
             args.get("deployment_id"),
@@ -91,7 +91,7 @@ class FlightPlans(MethodView):
         The plan starts as `draft`. `deployment_id` must name one of the
         company's deployments.
         """
-        identity = auth.require("pilot")
+        identity = auth.current()
         if find_deployment(identity.company_id, fields["deployment_id"]) is None:
             deployment_missing()
         plan = store.insert_plan(identity.company_id, identity.user_id, fields)
@@ -110,7 +110,7 @@ class FlightPlanById(MethodView):
     @blp.response(200, FlightPlanSchema)
     def get(self, flight_plan_id):
         """Get a flight plan"""
-        identity = auth.require("viewer")
+        identity = auth.current()
         return get_or_404(identity.company_id, flight_plan_id)
 
     @blp.arguments(FlightPlanPatchSchema)
@@ -123,7 +123,7 @@ class FlightPlanById(MethodView):
         already flown keep their plan ID. With `If-Match`, only the version
         that ETag names is changed (412 otherwise).
         """
-        identity = auth.require("pilot")
+        identity = auth.current()
         plan = get_or_404(identity.company_id, flight_plan_id)
         expected = blp.check_if_match(lambda: plan, FlightPlanSchema)
         status = next_status(identity, plan, changes)
@@ -151,7 +151,7 @@ class FlightPlanById(MethodView):
         created at the same moment either lands before (409 here) or is
         refused by its own update. Only then is the plan document deleted.
         """
-        identity = auth.require("pilot")
+        identity = auth.current()
         plan = get_or_404(identity.company_id, flight_plan_id)
         expected = blp.check_if_match(lambda: plan, FlightPlanSchema)
         deployment_id = plan["deployment_id"]

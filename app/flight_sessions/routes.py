@@ -82,7 +82,7 @@ class FlightSessions(MethodView):
         orders by start time; without it the order is that of creation.
         Never paginated. With `Accept: text/csv` the answer is CSV.
         """
-        identity = auth.require("viewer")
+        identity = auth.current()
         # The documented default, no parameters, stays one plain read.
         if args:
             sessions = store.list_matching_sessions(
@@ -109,7 +109,7 @@ class FlightSessions(MethodView):
         milliseconds, as numbers or strings of digits. Answers 200, as
         documented, with the new session.
         """
-        identity = auth.require("pilot")
+        identity = auth.current()
         check_plan(identity.company_id, deployment_id, fields["flight_plan_id"])
         limit = current_app.config["MAX_SESSIONS_PER_DEPLOYMENT"]
         try:
@@ -135,7 +135,7 @@ class FlightSessionById(MethodView):
     @blp.response(200, FlightSessionSchema, example=ONE_EXAMPLE)
     def get(self, deployment_id, flight_session_id):
         """Get a flight session"""
-        identity = auth.require("viewer")
+        identity = auth.current()
         return get_or_404(identity.company_id, deployment_id, flight_session_id)
 
     @blp.arguments(FlightSessionPatchSchema, example=CREATE_EXAMPLE)
@@ -148,7 +148,7 @@ class FlightSessionById(MethodView):
         A session never moves to another deployment. With `If-Match`, only
         the version that ETag names is changed (412 otherwise).
         """
-        identity = auth.require("pilot")
+        identity = auth.current()
         expected = blp.check_if_match(
             lambda: get_or_404(identity.company_id, deployment_id, flight_session_id),
             FlightSessionSchema,
@@ -176,7 +176,7 @@ class FlightSessionById(MethodView):
         Answers with the deleted session. With `If-Match`, only the version
         that ETag names is deleted (412 otherwise).
         """
-        identity = auth.require("pilot")
+        identity = auth.current()
         expected = blp.check_if_match(
             lambda: get_or_404(identity.company_id, deployment_id, flight_session_id),
             FlightSessionSchema,
