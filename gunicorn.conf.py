@@ -1,15 +1,20 @@
 """gunicorn settings, all from the environment (Heroku-style)."""
 
 import os
+import sys
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8080')}"
-_real_db = bool(os.environ.get("MONGODB_URI"))
-workers = int(os.environ.get("WEB_CONCURRENCY", "2" if _real_db else "1"))
+# gunicorn reads this file before it puts the working directory on the path.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from config import Config, ServerConfig  # noqa: E402
+
+bind = f"0.0.0.0:{ServerConfig.PORT}"
+workers = ServerConfig.WEB_CONCURRENCY
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
-keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+threads = ServerConfig.THREADS
+timeout = ServerConfig.TIMEOUT
+graceful_timeout = ServerConfig.GRACEFUL_TIMEOUT
+keepalive = ServerConfig.KEEPALIVE
 # The app is created in each worker after the fork (no preload), so no
 # MongoDB client ever crosses a fork.
 preload_app = False
@@ -17,16 +22,28 @@ preload_app = False
 # to stderr and its access log stays off so nothing is logged twice.
 accesslog = None
 errorlog = "-"
-loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+loglevel = Config.LOG_LEVEL.lower()
 # Trust X-Forwarded-* from the platform's router.
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+forwarded_allow_ips = ServerConfig.FORWARDED_ALLOW_IPS
+
+
+def _refuse(reason):
+    raise SystemExit(f"flight-session-service: refusing to start: {reason}")
 
 
 def on_starting(server):
+    from app import check_settings
+    from config import ConfigError
+
+    # Checked once here, before any worker is forked.
+    try:
+        check_settings()
+    except ConfigError as exc:
+        _refuse(exc)
     # Each worker would hold its own embedded store and answer from it.
-    if not os.environ.get("MONGODB_URI") and server.cfg.workers > 1:
-        raise SystemExit(
-            "flight-session-service: refusing to start: the embedded store is "
-            f"per process and {server.cfg.workers} workers were asked for. "
+    if not Config.MONGODB_URI and server.cfg.workers > 1:
+        _refuse(
+            "the embedded store is per process and "
+            f"{server.cfg.workers} workers were asked for. "
             "Set MONGODB_URI, or run one worker (WEB_CONCURRENCY=1)."
         )

@@ -4,10 +4,27 @@ import logging
 
 from flask import Flask
 
+import config
 from config import Config
 
 
+def check_settings(config_class=Config):
+    """Raise config.ConfigError for settings the service cannot start with.
+
+    create_app makes the same checks; gunicorn's master calls this before
+    forking, so that a bad setting stops it once instead of every worker.
+    """
+    from app import auth, db
+
+    config.check()
+    settings = {k: getattr(config_class, k) for k in dir(config_class) if k.isupper()}
+    db.Database(settings)
+    auth.check_config(settings)
+
+
 def create_app(config_class=Config):
+    # Bad settings stop the start here, in one line, before anything is logged.
+    check_settings(config_class)
     app = Flask(__name__)
     app.config.from_object(config_class)
     # Fields in the order the published documentation shows them.
@@ -23,6 +40,9 @@ def create_app(config_class=Config):
     app.url_map.converters["id"] = IdConverter
     # No redirect from /path/ to /path: a redirected POST loses its body.
     app.url_map.strict_slashes = False
+    # Nor from //path to /path: the redirect would be HTML, built from the
+    # client's Host header, and answered before any token check.
+    app.url_map.merge_slashes = False
 
     # before_request hooks run in this order: request id, identity, body.
     # Storage and identity refuse to start on bad settings.
@@ -41,6 +61,7 @@ def create_app(config_class=Config):
 
     # One blueprint per resource.
     from app.deployments.routes import blp as deployments_blp
+    from app.flight_log.routes import blp as flight_log_blp
     from app.flight_plans.routes import blp as flight_plans_blp
     from app.flight_sessions.routes import blp as flight_sessions_blp
     from app.health import blp as health_blp
@@ -49,6 +70,7 @@ def create_app(config_class=Config):
     api.register_blueprint(deployments_blp)
     api.register_blueprint(flight_plans_blp)
     api.register_blueprint(flight_sessions_blp)
+    api.register_blueprint(flight_log_blp)
 
     from app import cli
 

@@ -1,14 +1,26 @@
 """Identity: the bearer token names the user, the company and the roles."""
 
+import logging
 import time
 from dataclasses import dataclass
-from functools import wraps
+from urllib.parse import urlsplit
 
 import jwt
 from flask import current_app, g, request
 from flask_smorest import abort
 
+from config import ConfigError
+
+log = logging.getLogger(__name__)
+
+# One algorithm per key source, never taken from the token alone: HS256 is
+# verified only with the shared secret, RS256 only with the provider's keys.
 ALGORITHM = "HS256"
+PROVIDER_ALGORITHM = "RS256"
+# RFC 7518 asks for an HS256 key of at least 256 bits.
+MIN_SECRET_BYTES = 32
+# A refused token never makes the provider's keys be fetched again sooner.
+JWKS_REFRESH_COOLDOWN_S = 30
 # Each role includes the ones before it.
 ROLES = ("viewer", "pilot", "approver", "admin")
 REQUIRED_CLAIMS = ("sub", "company_id", "roles", "exp")
@@ -33,19 +45,53 @@ class Identity:
 
 
 def secret(app=None):
-    app = app or current_app
-    return app.config["JWT_SECRET"] or DEVELOPMENT_SECRET
+    """The HS256 key, or None when HS256 tokens are not accepted.
+
+    The development secret stands in only on the embedded store.
+    """
+    config = (app or current_app).config
+    if config.get("JWT_SECRET"):
+        return config["JWT_SECRET"]
+    return None if config.get("MONGODB_URI") else DEVELOPMENT_SECRET
 
 
-def check_config(app):
-    """Refuse a real database without a real secret."""
-    from app.db import ConfigError
-
-    if app.config.get("MONGODB_URI") and not app.config.get("JWT_SECRET"):
+def check_config(config):
+    """Refuse settings that would leave tokens unverifiable or forgeable."""
+    real_db = bool(config.get("MONGODB_URI"))
+    jwks_url = config.get("JWT_JWKS_URL")
+    secret_ = config.get("JWT_SECRET")
+    if real_db and not secret_ and not jwks_url:
         raise ConfigError(
-            "JWT_SECRET must be set when MONGODB_URI is set; "
+            "JWT_SECRET (or JWT_JWKS_URL) must be set when MONGODB_URI is set; "
             "the development secret is only for the embedded store."
         )
+    if real_db and secret_ and len(secret_.encode()) < MIN_SECRET_BYTES:
+        raise ConfigError(f"JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long.")
+    if jwks_url:
+        parts = urlsplit(jwks_url)
+        local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+        if parts.scheme != "https" and not (parts.scheme == "http" and local):
+            raise ConfigError(
+                "JWT_JWKS_URL must be an https:// URL (http:// only for localhost)."
+            )
+        # Without both, a token the provider issued to another application
+        # would be accepted here.
+        if not config.get("JWT_ISSUER") or not config.get("JWT_AUDIENCE"):
+            raise ConfigError(
+                "JWT_ISSUER and JWT_AUDIENCE must be set with JWT_JWKS_URL."
+            )
+
+
+def make_jwks_client(config):
+    """The provider's key set, fetched on first need and cached."""
+    return jwt.PyJWKClient(
+        config["JWT_JWKS_URL"],
+        cache_jwk_set=True,
+        lifespan=config["JWT_JWKS_CACHE_S"],
+        timeout=config["JWT_JWKS_TIMEOUT_S"],
+        cooldown_duration=JWKS_REFRESH_COOLDOWN_S,
+        headers={"User-Agent": "flight-session-service"},
+    )
 
 
 def mint_token(app, user_id, company_id, roles, ttl_s=3600):
@@ -61,27 +107,78 @@ def mint_token(app, user_id, company_id, roles, ttl_s=3600):
         claims["iss"] = app.config["JWT_ISSUER"]
     if app.config.get("JWT_AUDIENCE"):
         claims["aud"] = app.config["JWT_AUDIENCE"]
-    return jwt.encode(claims, secret(app), algorithm=ALGORITHM)
+    key = secret(app)
+    if key is None:
+        raise ConfigError(
+            "JWT_SECRET is not set: tokens come from the identity provider."
+        )
+    return jwt.encode(claims, key, algorithm=ALGORITHM)
 
 
 def _unauthorized(message):
     abort(401, message=message, headers={"WWW-Authenticate": "Bearer"})
 
 
+def _provider_unavailable(exc):
+    log.warning("Identity provider keys unavailable: %s", exc.__class__.__name__)
+    abort(
+        503,
+        message="The identity provider's keys cannot be fetched; try again shortly.",
+        headers={"Retry-After": "5"},
+    )
+
+
+def _provider_key(jwks, kid):
+    """The provider's RS256 key named `kid`; 401 if none, 503 if unreachable."""
+    if not isinstance(kid, str) or not kid:
+        _unauthorized("The token does not name its signing key (kid).")
+    # A key set that cannot be fetched or read is the provider's fault (503);
+    # only a readable set that lacks the key refuses the token (401).
+    try:
+        jwks.get_signing_keys()
+    except (jwt.PyJWKClientError, jwt.PyJWKSetError, ValueError) as exc:
+        _provider_unavailable(exc)
+    try:
+        key = jwks.get_signing_key(kid)
+    except jwt.PyJWKClientConnectionError as exc:
+        _provider_unavailable(exc)
+    except (jwt.PyJWKClientError, jwt.PyJWKSetError):
+        _unauthorized("The token's signing key is not known.")
+    if key.key_type != "RSA" or key.algorithm_name != PROVIDER_ALGORITHM:
+        _unauthorized("The token's signing key is not an RS256 key.")
+    return key.key
+
+
+def _key_for(token):
+    """The key and the one algorithm that may verify `token`, or a 401."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        _unauthorized("The token is not valid.")
+    algorithm = header.get("alg")
+    if algorithm == ALGORITHM and secret() is not None:
+        return secret(), ALGORITHM
+    jwks = current_app.extensions.get("jwks_client")
+    if algorithm == PROVIDER_ALGORITHM and jwks is not None:
+        return _provider_key(jwks, header.get("kid")), PROVIDER_ALGORITHM
+    _unauthorized("The token's signing algorithm is not accepted.")
+
+
 def decode(token):
     """Claims of a valid token, or a 401."""
     config = current_app.config
+    key, algorithm = _key_for(token)
     options = {"require": list(REQUIRED_CLAIMS)}
     if config.get("JWT_ISSUER"):
         options["require"].append("iss")
     if config.get("JWT_AUDIENCE"):
         options["require"].append("aud")
     try:
-        # The algorithm is pinned: never taken from the token's own header.
+        # The header only chose the key source; the algorithm is pinned to it.
         return jwt.decode(
             token,
-            secret(),
-            algorithms=[ALGORITHM],
+            key,
+            algorithms=[algorithm],
             options=options,
             issuer=config.get("JWT_ISSUER"),
             audience=config.get("JWT_AUDIENCE"),
@@ -91,7 +188,7 @@ def decode(token):
         _unauthorized("The token has expired.")
     except jwt.MissingRequiredClaimError as exc:
         _unauthorized(f"The token lacks the {exc.claim!r} claim.")
-    except jwt.InvalidTokenError:
+    except jwt.PyJWTError:
         _unauthorized("The token is not valid.")
 
 
@@ -106,10 +203,21 @@ def identity_from(claims):
     return Identity(sub, company, frozenset(roles))
 
 
+# The least role for each method; routes ask for more where a rule says so
+# (approving a plan, a cascading delete).
+READ_METHODS = {"GET", "HEAD"}
+
+
 def authenticate():
-    """before_request: every route but the public ones needs a bearer token."""
-    if request.endpoint is None:
-        return  # unknown route or method: the router answers 404 or 405
+    """before_request: every route but the public ones needs a bearer token.
+
+    The role the method needs is checked here too, before the body is read,
+    so that a caller without it learns nothing from validation errors.
+    """
+    if request.endpoint is None or request.method == "OPTIONS":
+        # Unknown route or method: the router answers 404 or 405. OPTIONS
+        # (a browser's preflight) carries no token and reveals no data.
+        return
     if request.blueprint in PUBLIC_BLUEPRINTS or request.endpoint == "static":
         return
     header = request.headers.get("Authorization", "")
@@ -117,9 +225,12 @@ def authenticate():
     if scheme.lower() != "bearer" or not token.strip():
         _unauthorized("A bearer token is required (Authorization: Bearer <JWT>).")
     g.identity = identity_from(decode(token.strip()))
+    require("viewer" if request.method in READ_METHODS else "pilot")
 
 
 def current():
+    """The caller's identity; authenticate() has already checked the role
+    its HTTP method needs (viewer to read, pilot to write)."""
     return g.identity
 
 
@@ -131,18 +242,8 @@ def require(role):
     return identity
 
 
-def role_required(role):
-    def decorator(func):
-        @wraps(func)
-        def wrapper(*args, **kwargs):
-            require(role)
-            return func(*args, **kwargs)
-
-        return wrapper
-
-    return decorator
-
-
 def init_app(app):
-    check_config(app)
+    check_config(app.config)
+    if app.config.get("JWT_JWKS_URL"):
+        app.extensions["jwks_client"] = make_jwks_client(app.config)
     app.before_request(authenticate)

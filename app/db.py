@@ -8,15 +8,26 @@ from collections import namedtuple
 import bson
 import pymongo
 from flask import current_app
-from pymongo import monitoring, uri_parser
+from pymongo import IndexModel, monitoring, uri_parser
+from pymongo import errors as mongo_errors
+
+from config import ConfigError
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DB_NAME = "flight"
 
+# Server codes for an index that exists with other options or other keys.
+_INDEX_CONFLICT_CODES = {85, 86}
+# MongoDB's rules for a database name, checked here rather than on first use.
+_BAD_DB_NAME_CHARS = set('/\\. "$\0')
 
-class ConfigError(Exception):
-    """A setting that the service cannot start with."""
+
+def _without_userinfo(text, uri):
+    """`text` with the URI's user name and password cut out."""
+    _, sep, rest = uri.partition("://")
+    userinfo = rest.split("/", 1)[0].rpartition("@")[0]
+    return text.replace(userinfo, "***") if sep and userinfo else text
 
 
 class Database:
@@ -40,15 +51,28 @@ class Database:
             self.host = "embedded"
         else:
             try:
-                parsed = uri_parser.parse_uri(self.uri)
-            except Exception as exc:
+                # A mongodb+srv:// URI is looked up in DNS here, as the
+                # client would do on its first use.
+                parsed = uri_parser.parse_uri(
+                    self.uri, connect_timeout=self.timeout_ms / 1000
+                )
+            except (mongo_errors.PyMongoError, ValueError) as exc:
+                reason = _without_userinfo(str(exc), self.uri)
                 raise ConfigError(
-                    f"MONGODB_URI is not a valid MongoDB URI: {exc}"
+                    f"MONGODB_URI is not a valid MongoDB URI: {reason}"
                 ) from None
             self.name = (
                 config.get("MONGODB_DB") or parsed.get("database") or DEFAULT_DB_NAME
             )
-            self.host = ",".join(f"{h}:{p}" for h, p in parsed["nodelist"]) or "srv"
+            # For logs: hosts and ports only, never the credentials.
+            self.host = parsed.get("fqdn") or ",".join(
+                f"{h}:{p}" for h, p in parsed["nodelist"]
+            )
+        if len(self.name) > 63 or _BAD_DB_NAME_CHARS.intersection(self.name):
+            raise ConfigError(
+                f"MONGODB_DB {self.name!r} is not a valid database name: at most "
+                '63 characters, none of / \\ . " $ or a space.'
+            )
 
     def client(self):
         if self._client is None or self._pid != os.getpid():
@@ -244,26 +268,69 @@ def ping():
     get_db().command("ping")
 
 
+# Every index the queries need, and the only place to declare one. An entry
+# is a list of (field, direction) pairs, or an IndexModel when the index
+# needs options, for example:
+#     IndexModel([("created_at", 1)], expireAfterSeconds=86_400)
+#     IndexModel([("company_id", 1), ("key", 1)], unique=True)
 INDEXES = {
-    # Every query is scoped by company; lists sort by creation.
     "deployments": [
-        [("company_id", 1), ("created_at", 1)],
-        # Company-wide session queries unwind from here; filtering by plan.
+        # Every query is scoped by company; lists sort by creation, then _id.
+        [("company_id", 1), ("created_at", 1), ("_id", 1)],
+        # Company-wide session queries: by plan, and by time window.
         [("company_id", 1), ("flight_sessions.flight_plan_id", 1)],
         [("company_id", 1), ("flight_sessions.start_date_time", 1)],
+        # A time window bounds the start from above and the end from below;
+        # for a recent window the end is the selective side.
+        [("company_id", 1), ("flight_sessions.end_date_time", 1)],
     ],
     "flight_plans": [
-        [("company_id", 1), ("deployment_id", 1), ("created_at", 1)],
-        [("company_id", 1), ("created_at", 1)],
+        # Plans of one deployment (list filter, cascade delete) and of all.
+        [("company_id", 1), ("deployment_id", 1), ("created_at", 1), ("_id", 1)],
+        [("company_id", 1), ("created_at", 1), ("_id", 1)],
     ],
+    # The TTL monitor removes each record at its expires_at.
+    "idempotency_keys": [IndexModel([("expires_at", 1)], expireAfterSeconds=0)],
 }
 
 
-def ensure_indexes():
-    """Create every index the queries need; safe to run again."""
+class IndexConflict(Exception):
+    """An index of that name or those keys exists with other options."""
+
+
+def _models(specs):
+    return [s if isinstance(s, IndexModel) else IndexModel(s) for s in specs]
+
+
+def ensure_indexes(indexes=None):
+    """Create every index the queries need; safe to run again.
+
+    Returns (collection, index name) pairs. An index that exists with other
+    options (a changed TTL, say) is not replaced: IndexConflict says which.
+    """
     db = get_db()
     created = []
-    for collection, specs in INDEXES.items():
-        for keys in specs:
-            created.append((collection, db[collection].create_index(keys)))
+    for collection, specs in (indexes or INDEXES).items():
+        try:
+            names = db[collection].create_indexes(_models(specs))
+        except mongo_errors.OperationFailure as exc:
+            # mongomock raises the same conflict with no code.
+            if exc.code not in _INDEX_CONFLICT_CODES and exc.code is not None:
+                raise
+            detail = (exc.details or {}).get("errmsg") or str(exc)
+            raise IndexConflict(f"{collection}: {detail}") from exc
+        created.extend((collection, name) for name in names)
     return created
+
+
+def describe_indexes(indexes=None):
+    """(collection, name, keys, options) of each index the collections hold."""
+    db = get_db()
+    found = []
+    for collection in indexes or INDEXES:
+        info = db[collection].index_information()
+        for name, spec in sorted(info.items()):
+            keys = [tuple(pair) for pair in spec["key"]]
+            options = {k: v for k, v in spec.items() if k not in ("key", "v", "ns")}
+            found.append((collection, name, keys, options))
+    return found

@@ -76,6 +76,17 @@ class EpochMillis(ma.fields.Field):
         ),
     }
 
+    def __init__(self, **kwargs):
+        # The documented range is the accepted one, so generated clients
+        # and request fuzzers stay inside it.
+        metadata = {
+            "minimum": MIN_EPOCH_MS,
+            "maximum": MAX_EPOCH_MS,
+            "description": "Epoch milliseconds (a string of digits is also read).",
+            **kwargs.pop("metadata", {}),
+        }
+        super().__init__(metadata=metadata, **kwargs)
+
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else int(value)
 

@@ -1,11 +1,15 @@
 """Liveness and readiness."""
 
+import logging
+
 from flask.views import MethodView
 from flask_smorest import abort
 from pymongo import errors as mongo_errors
 
 from app import db
 from app.envelope import Blueprint
+
+log = logging.getLogger(__name__)
 
 blp = Blueprint("health", __name__, description="Liveness and readiness probes.")
 
@@ -34,7 +38,10 @@ class Ready(MethodView):
         handle = db.handle()
         try:
             db.ping()
-        except mongo_errors.PyMongoError:
+        except mongo_errors.PyMongoError as exc:
+            log.warning(
+                "Not ready: database at %s: %s", handle.host, exc.__class__.__name__
+            )
             abort(503, message="The database is unreachable.")
         return {
             "status": "ready",

@@ -180,3 +180,51 @@ def stored(app):
             return db.get_db()[collection].find_one({"_id": _id})
 
     return read
+
+
+UNREACHABLE_URI = "mongodb://127.0.0.1:1/"
+
+
+@pytest.fixture
+def remote_app():
+    """Apps on a MongoDB address of the test's choosing, by default one
+    where nothing listens (short timeouts, so failures come quickly).
+
+    They hold no data of their own, so unlike make_app there is no
+    database to drop afterwards; their clients are closed.
+    """
+    made = []
+
+    def make(uri=UNREACHABLE_URI, timeout_ms=300, **overrides):
+        attrs = {"MONGODB_URI": uri, "MONGODB_TIMEOUT_MS": timeout_ms, **overrides}
+        app = create_app(type("RemoteConfig", (TestConfig,), attrs))
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        handle = app.extensions["flight_db"]
+        if handle._client is not None:
+            handle._client.close()
+
+
+@pytest.fixture(autouse=True)
+def _close_database_clients(monkeypatch):
+    """Close every MongoDB client a test opened once the test is done.
+
+    Being autouse, this is torn down after make_app has dropped the test's
+    database, so against a real server each test leaves no pool or monitor
+    threads behind (pymongo warns about unclosed clients).
+    """
+    opened = []
+    make_client = db.Database._make_client
+
+    def recording(self):
+        client = make_client(self)
+        opened.append(client)
+        return client
+
+    monkeypatch.setattr(db.Database, "_make_client", recording)
+    yield
+    for client in opened:
+        client.close()

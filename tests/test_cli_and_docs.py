@@ -77,3 +77,14 @@ def test_interactive_docs_page_is_served(client):
     response = client.get("/docs")
     assert response.status_code == 200
     assert b"swagger" in response.data.lower()
+
+
+def test_session_routes_carry_the_documented_examples(client):
+    from app.flight_sessions.schemas import CREATE_EXAMPLE, ONE_EXAMPLE
+
+    spec = client.get("/openapi.json").get_json()
+    path = spec["paths"]["/flight/deployments/{deployment_id}/sessions"]
+    body = path["post"]["requestBody"]["content"]["application/json"]
+    assert body["example"] == CREATE_EXAMPLE
+    answer = path["post"]["responses"]["200"]["content"]["application/json"]
+    assert answer["example"] == ONE_EXAMPLE

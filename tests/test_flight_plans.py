@@ -144,3 +144,24 @@ def test_unused_plan_is_deleted_and_returned(as_, factory, stored):
     assert ok(as_("pilot").delete(f"/flight/plans/{plan}"))["flight_plan_id"] == plan
     assert stored("flight_plans", plan) is None
     error(as_("pilot").delete(f"/flight/plans/{plan}"), 404)
+
+
+def test_modified_date_is_utc_epoch_ms_whatever_the_server_zone(
+    as_, factory, stored, monkeypatch
+):
+    monkeypatch.setenv("TZ", "Asia/Singapore")
+    time.tzset()
+    try:
+        dep = factory.deployment()["deployment_id"]
+        plan = factory.plan(dep, status="submitted")["flight_plan_id"]
+        data = ok(
+            as_("approver", user="user-a3").patch(
+                f"/flight/plans/{plan}", {"description": "v2"}
+            )
+        )
+        now_ms = time.time_ns() // 1_000_000
+        assert abs(data["last_modified_date"] - now_ms) <= 5000
+        assert type(stored("flight_plans", plan)["last_modified_date"]) is int
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

@@ -9,11 +9,27 @@ from pymongo import ReturnDocument
 from app import db
 from app.clock import now_ms
 from app.fields import new_id
+from app.preconditions import ChangedMeanwhile, differs, unchanged
 
 # Deployment reads never carry the embedded sessions.
 WITHOUT_SESSIONS = {"flight_sessions": 0}
 
 LIST_DEFAULTS = ("purpose", "drones", "batteries", "cameras", "personnel")
+# What a client can change, and so what an If-Match version is made of.
+WRITABLE = (
+    "name",
+    "project_id",
+    "purpose",
+    "drones",
+    "batteries",
+    "cameras",
+    "personnel",
+    "deployment_lead_id",
+    "deployment_area",
+    "start_date",
+    "end_date",
+    "status",
+)
 
 
 class DatesOutOfOrder(Exception):
@@ -69,20 +85,31 @@ def _dates_guard(changes):
     return {}
 
 
-def update_deployment(company_id, deployment_id, changes):
-    """The updated deployment; None if not found; DatesOutOfOrder if refused."""
+def update_deployment(company_id, deployment_id, changes, expected=None):
+    """The updated deployment; None if not found; DatesOutOfOrder if refused.
+
+    With `expected` (the version an If-Match named), the write also requires
+    the stored fields to still equal it, else ChangedMeanwhile.
+    """
     if not changes:
         return find_deployment(company_id, deployment_id)
-    scope = {"_id": deployment_id, "company_id": company_id}
+    query = {"_id": deployment_id, "company_id": company_id, **_dates_guard(changes)}
+    if expected is not None:
+        query.update(unchanged(expected, WRITABLE))
     updated = db.deployments().find_one_and_update(
-        {**scope, **_dates_guard(changes)},
+        query,
         {"$set": changes},
         projection=WITHOUT_SESSIONS,
         return_document=ReturnDocument.AFTER,
     )
-    if updated is None and find_deployment(company_id, deployment_id) is not None:
-        raise DatesOutOfOrder()
-    return updated
+    if updated is not None:
+        return updated
+    current = find_deployment(company_id, deployment_id)
+    if current is None:
+        return None
+    if expected is not None and differs(current, expected, WRITABLE):
+        raise ChangedMeanwhile()
+    raise DatesOutOfOrder()
 
 
 def count_sessions(company_id, deployment_id):
@@ -97,16 +124,19 @@ def count_sessions(company_id, deployment_id):
     return result[0]["n"] if result else None
 
 
-def delete_deployment(company_id, deployment_id, cascade=False):
-    """The deleted deployment, or None when absent.
+def delete_deployment(company_id, deployment_id, cascade=False, expected=None):
+    """The deleted deployment, or None when absent or refused.
 
     Without cascade, a deployment that holds sessions is not deleted: the
     condition sits in the delete's own filter, so a session added meanwhile
-    cannot be lost. Its flight plans go with it.
+    cannot be lost. With `expected`, neither is one changed since it was
+    read. Its flight plans go with it.
     """
     query = {"_id": deployment_id, "company_id": company_id}
     if not cascade:
         query["flight_sessions.0"] = {"$exists": False}
+    if expected is not None:
+        query.update(unchanged(expected, WRITABLE))
     deleted = db.deployments().find_one_and_delete(query, projection=WITHOUT_SESSIONS)
     if deleted is not None:
         db.flight_plans().delete_many(

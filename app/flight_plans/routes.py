@@ -5,7 +5,7 @@ from flask_smorest import abort
 
 from app import auth
 from app.deployments.store import find_deployment
-from app.envelope import Blueprint
+from app.envelope import STALE_MESSAGE, Blueprint
 from app.flight_plans import store
 from app.flight_plans.schemas import (
     REVIEW_STATUSES,
@@ -13,7 +13,12 @@ from app.flight_plans.schemas import (
     FlightPlanQueryArgsSchema,
     FlightPlanSchema,
 )
-from app.flight_sessions.store import count_sessions_of_plan
+from app.flight_sessions.store import (
+    count_sessions_of_plan,
+    retire_plan,
+    unretire_plan,
+)
+from app.idempotency import idempotent
 
 blp = Blueprint(
     "flight_plans",
@@ -48,6 +53,14 @@ def next_status(identity, plan, changes):
     return plan["status"]
 
 
+def deployment_missing():
+    abort(
+        422,
+        message="The deployment does not exist.",
+        errors={"deployment_id": ["No deployment with this ID."]},
+    )
+
+
 @blp.route("")
 class FlightPlans(MethodView):
     @blp.arguments(FlightPlanQueryArgsSchema, location="query")
@@ -59,7 +72,7 @@ class FlightPlans(MethodView):
         Optionally only those of one deployment (`?deployment_id=`). Oldest
         first, paginated; totals in the `X-Pagination` header.
         """
-        identity = auth.require("viewer")
+        identity = auth.current()
         items, total = store.list_plans(
             identity.company_id,
             args.get("deployment_id"),
@@ -70,6 +83,7 @@ class FlightPlans(MethodView):
         return items
 
     @blp.arguments(FlightPlanSchema)
+    @idempotent
     @blp.response(200, FlightPlanSchema)
     def post(self, fields):
         """Create a flight plan
@@ -77,22 +91,26 @@ class FlightPlans(MethodView):
         The plan starts as `draft`. `deployment_id` must name one of the
         company's deployments.
         """
-        identity = auth.require("pilot")
+        identity = auth.current()
         if find_deployment(identity.company_id, fields["deployment_id"]) is None:
-            abort(
-                422,
-                message="The deployment does not exist.",
-                errors={"deployment_id": ["No deployment with this ID."]},
-            )
-        return store.insert_plan(identity.company_id, identity.user_id, fields)
+            deployment_missing()
+        plan = store.insert_plan(identity.company_id, identity.user_id, fields)
+        # A deployment deleted between the check and the insert took its
+        # plans with it before this one existed; look again so that no plan
+        # outlives its deployment.
+        if find_deployment(identity.company_id, fields["deployment_id"]) is None:
+            store.delete_plan(identity.company_id, plan["_id"])
+            deployment_missing()
+        return plan
 
 
 @blp.route("/<id:flight_plan_id>")
+@blp.etag
 class FlightPlanById(MethodView):
     @blp.response(200, FlightPlanSchema)
     def get(self, flight_plan_id):
         """Get a flight plan"""
-        identity = auth.require("viewer")
+        identity = auth.current()
         return get_or_404(identity.company_id, flight_plan_id)
 
     @blp.arguments(FlightPlanPatchSchema)
@@ -102,16 +120,22 @@ class FlightPlanById(MethodView):
 
         `status` `approved` or `rejected` needs the approver role. Changing
         the content of an approved plan sends it back to `draft`; sessions
-        already flown keep their plan ID.
+        already flown keep their plan ID. With `If-Match`, only the version
+        that ETag names is changed (412 otherwise).
         """
-        identity = auth.require("pilot")
+        identity = auth.current()
         plan = get_or_404(identity.company_id, flight_plan_id)
+        expected = blp.check_if_match(lambda: plan, FlightPlanSchema)
         status = next_status(identity, plan, changes)
+        if not changes and status == plan["status"]:
+            return plan  # nothing changes, so neither do the audit fields
         try:
             return store.update_plan(
-                identity.company_id, identity.user_id, plan, changes, status
+                identity.company_id, identity.user_id, plan, changes, status, expected
             )
         except store.ChangedMeanwhile:
+            if expected is not None:
+                abort(412, message=STALE_MESSAGE)
             abort(409, message="The plan changed meanwhile; read it and try again.")
 
     @blp.response(200, FlightPlanSchema)
@@ -119,22 +143,32 @@ class FlightPlanById(MethodView):
         """Delete a flight plan
 
         A plan that flight sessions still use answers 409 with their count.
+        With `If-Match`, only the version that ETag names is deleted (412
+        otherwise).
+        ---
+        The plan is first barred from its deployment's sessions in one
+        atomic update that also requires no session to fly it; a session
+        created at the same moment either lands before (409 here) or is
+        refused by its own update. Only then is the plan document deleted.
         """
-        identity = auth.require("pilot")
+        identity = auth.current()
         plan = get_or_404(identity.company_id, flight_plan_id)
-        used = count_sessions_of_plan(
-            identity.company_id, plan["deployment_id"], flight_plan_id
-        )
-        if used:
+        expected = blp.check_if_match(lambda: plan, FlightPlanSchema)
+        deployment_id = plan["deployment_id"]
+        if not retire_plan(identity.company_id, deployment_id, flight_plan_id):
+            used = count_sessions_of_plan(
+                identity.company_id, deployment_id, flight_plan_id
+            )
             abort(
                 409,
                 message=f"{used} flight session(s) use this plan; it is kept.",
                 errors={"flight_plan_id": [f"Used by {used} flight session(s)."]},
             )
-        # Known limit: a session created between the count and the delete
-        # would keep the ID of a deleted plan; MongoDB has no cross-document
-        # atomicity here without a transaction (replica sets only).
-        deleted = store.delete_plan(identity.company_id, flight_plan_id)
-        if deleted is None:
+        deleted = store.delete_plan(identity.company_id, flight_plan_id, expected)
+        if deleted is not None:
+            return deleted
+        if store.find_plan(identity.company_id, flight_plan_id) is None:
             abort(404, message=NOT_FOUND)
-        return deleted
+        # Changed since the If-Match version: the plan stays, usable again.
+        unretire_plan(identity.company_id, deployment_id, flight_plan_id)
+        abort(412, message=STALE_MESSAGE)

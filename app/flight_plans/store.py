@@ -8,10 +8,24 @@ from pymongo import ReturnDocument
 from app import db
 from app.clock import now_ms
 from app.fields import new_id
+from app.preconditions import unchanged
 
 
 class ChangedMeanwhile(Exception):
     """The plan's status changed between our read and our write."""
+
+
+# What an If-Match version of a plan is made of: everything a client reads
+# that can change.
+VERSIONED = (
+    "description",
+    "plan_type",
+    "drones",
+    "plan",
+    "status",
+    "last_modified_date",
+    "last_modified_by",
+)
 
 
 def list_plans(company_id, deployment_id, skip, limit):
@@ -57,11 +71,13 @@ def insert_plan(company_id, user_id, fields):
     return doc
 
 
-def update_plan(company_id, user_id, plan, changes, new_status):
+def update_plan(company_id, user_id, plan, changes, new_status, expected=None):
     """Write `changes` if the plan's status is still what was read.
 
     Comparing the status in the filter keeps a concurrent approval from
     being overwritten by a content change computed from the older status.
+    With `expected` (the version an If-Match named) every versioned field
+    must still be as read.
     """
     stamped = {
         **changes,
@@ -69,8 +85,11 @@ def update_plan(company_id, user_id, plan, changes, new_status):
         "last_modified_date": now_ms(),
         "last_modified_by": user_id,
     }
+    query = {"_id": plan["_id"], "company_id": company_id, "status": plan["status"]}
+    if expected is not None:
+        query.update(unchanged(expected, VERSIONED))
     result = db.flight_plans().find_one_and_update(
-        {"_id": plan["_id"], "company_id": company_id, "status": plan["status"]},
+        query,
         {"$set": stamped},
         return_document=ReturnDocument.AFTER,
     )
@@ -79,7 +98,9 @@ def update_plan(company_id, user_id, plan, changes, new_status):
     return result
 
 
-def delete_plan(company_id, flight_plan_id):
-    return db.flight_plans().find_one_and_delete(
-        {"_id": flight_plan_id, "company_id": company_id}
-    )
+def delete_plan(company_id, flight_plan_id, expected=None):
+    """The deleted plan; None if absent or, with `expected`, changed since."""
+    query = {"_id": flight_plan_id, "company_id": company_id}
+    if expected is not None:
+        query.update(unchanged(expected, VERSIONED))
+    return db.flight_plans().find_one_and_delete(query)

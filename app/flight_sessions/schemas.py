@@ -3,8 +3,22 @@
 import marshmallow as ma
 
 from app.fields import EpochMillis, Id
+from app.flight_log.schemas import SessionFilterArgsSchema, sort_field
 
 _T0, _T1 = 1527469200000, 1527479200000
+_ID = "034611ca922f665baa9444059fad251c"
+
+# The examples of the published documentation, for the OpenAPI document.
+CREATE_EXAMPLE = {"flight_plan_id": _ID, "start_date_time": _T0, "end_date_time": _T1}
+SESSION_EXAMPLE = {
+    "flight_session_id": _ID,
+    "flight_plan_id": _ID,
+    "deployment_id": _ID,
+    "start_date_time": _T0,
+    "end_date_time": _T1,
+}
+ONE_EXAMPLE = {"success": True, "data": SESSION_EXAMPLE}
+LIST_EXAMPLE = {"success": True, "data": [SESSION_EXAMPLE]}
 
 
 def _check_order(data):
@@ -40,3 +54,16 @@ class FlightSessionPatchSchema(ma.Schema):
     @ma.validates_schema
     def times_in_order(self, data, **kwargs):
         _check_order(data)
+
+
+class FlightSessionQueryArgsSchema(SessionFilterArgsSchema):
+    """Optional filters of a deployment's list; without any, the list is whole.
+
+    Unknown parameters stay ignored, as they always were on this route.
+    """
+
+    sort = sort_field(
+        "`start_date_time` (oldest first) or `-start_date_time` (newest "
+        "first), ties by `flight_session_id`. Without it, the order the "
+        "sessions were created in."
+    )

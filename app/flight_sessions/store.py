@@ -4,6 +4,10 @@ Sessions live inside their deployment's document. Every write is one
 atomic update of that one document whose filter names the company, the
 deployment and (for an existing session) the session together; no write
 reads the array, changes it in Python and writes it back.
+
+A deleted plan's ID stays in its deployment's `deleted_plan_ids`, which
+every write that names a plan checks in its own filter: that is what keeps
+a session from being created with a plan deleted at the same moment.
 """
 
 from pymongo import ReturnDocument
@@ -11,6 +15,8 @@ from pymongo import ReturnDocument
 from app import db
 from app.clock import now_ms
 from app.fields import new_id
+from app.flight_log import store as log_store
+from app.preconditions import ChangedMeanwhile, differs, unchanged
 
 # The five fields a client sees; the rest of an element is for auditing.
 PUBLIC_FIELDS = (
@@ -27,6 +33,14 @@ class DeploymentFull(Exception):
 
 class TimesOutOfOrder(Exception):
     """A one-sided time change would put the end before the start."""
+
+
+class PlanDeleted(Exception):
+    """The flight plan was deleted (or is being deleted) meanwhile."""
+
+
+# What an If-Match version of a session is made of.
+VERSIONED = ("flight_plan_id", "start_date_time", "end_date_time")
 
 
 def _public(element, deployment_id):
@@ -64,8 +78,26 @@ def find_session(company_id, deployment_id, session_id):
     return _public(doc["flight_sessions"][0], deployment_id)
 
 
+def _plan_deleted(company_id, deployment_id, flight_plan_id):
+    return (
+        db.deployments().count_documents(
+            {
+                "_id": deployment_id,
+                "company_id": company_id,
+                "deleted_plan_ids": flight_plan_id,
+            },
+            limit=1,
+        )
+        > 0
+    )
+
+
 def insert_session(company_id, user_id, deployment_id, fields, max_sessions):
-    """The new session; None if the deployment is absent; DeploymentFull."""
+    """The new session; None if the deployment is absent.
+
+    Raises DeploymentFull, or PlanDeleted when the plan was deleted after
+    the caller checked it.
+    """
     element = {
         "flight_session_id": new_id(),
         "flight_plan_id": fields["flight_plan_id"],
@@ -78,14 +110,20 @@ def insert_session(company_id, user_id, deployment_id, fields, max_sessions):
     # The size limit is part of the update's own filter: the array has no
     # element at index max_sessions - 1, so at most max_sessions - 1 exist.
     result = db.deployments().update_one(
-        {**scope, f"flight_sessions.{max_sessions - 1}": {"$exists": False}},
+        {
+            **scope,
+            f"flight_sessions.{max_sessions - 1}": {"$exists": False},
+            "deleted_plan_ids": {"$ne": element["flight_plan_id"]},
+        },
         {"$push": {"flight_sessions": element}},
     )
     if result.matched_count == 1:
         return _public(element, deployment_id)
-    if db.deployments().count_documents(scope, limit=1):
-        raise DeploymentFull()
-    return None
+    if not db.deployments().count_documents(scope, limit=1):
+        return None
+    if _plan_deleted(company_id, deployment_id, element["flight_plan_id"]):
+        raise PlanDeleted()
+    raise DeploymentFull()
 
 
 def _times_guard(changes):
@@ -97,45 +135,66 @@ def _times_guard(changes):
     return {}
 
 
-def update_session(company_id, deployment_id, session_id, changes):
-    """The updated session; None if absent; TimesOutOfOrder if refused.
+def update_session(company_id, deployment_id, session_id, changes, expected=None):
+    """The updated session; None if absent.
 
     The time rule is checked by the update's own filter against the stored
     element, so two one-sided PATCHes racing each other cannot combine into
-    an inverted range.
+    an inverted range (TimesOutOfOrder). With `expected` (the version an
+    If-Match named) the element must also still be as read
+    (ChangedMeanwhile). A new plan must not have been deleted (PlanDeleted).
     """
-    scope = {"_id": deployment_id, "company_id": company_id}
-    if changes:
-        match = {"flight_session_id": session_id, **_times_guard(changes)}
-        # update_one, not find_one_and_update: mongomock 4.3 applies the
-        # positional $ of find_one_and_update to the first array element
-        # instead of the matched one. Hence a second round trip to read back.
-        result = db.deployments().update_one(
-            {**scope, "flight_sessions": {"$elemMatch": match}},
-            {"$set": {f"flight_sessions.$.{k}": v for k, v in changes.items()}},
-        )
-        updated = find_session(company_id, deployment_id, session_id)
-        if result.matched_count == 0 and updated is not None:
-            raise TimesOutOfOrder()
-        return updated
-    return find_session(company_id, deployment_id, session_id)
+    if not changes:
+        return find_session(company_id, deployment_id, session_id)
+    query = {"_id": deployment_id, "company_id": company_id}
+    match = {"flight_session_id": session_id, **_times_guard(changes)}
+    if expected is not None:
+        match.update(unchanged(expected, VERSIONED))
+    if "flight_plan_id" in changes:
+        query["deleted_plan_ids"] = {"$ne": changes["flight_plan_id"]}
+    # update_one, not find_one_and_update: mongomock 4.3 applies the
+    # positional $ of find_one_and_update to the first array element
+    # instead of the matched one. Hence a second round trip to read back.
+    result = db.deployments().update_one(
+        {**query, "flight_sessions": {"$elemMatch": match}},
+        {"$set": {f"flight_sessions.$.{k}": v for k, v in changes.items()}},
+    )
+    current = find_session(company_id, deployment_id, session_id)
+    if result.matched_count == 1 or current is None:
+        return current
+    if expected is not None and differs(current, expected, VERSIONED):
+        raise ChangedMeanwhile()
+    if "flight_plan_id" in changes and _plan_deleted(
+        company_id, deployment_id, changes["flight_plan_id"]
+    ):
+        raise PlanDeleted()
+    raise TimesOutOfOrder()
 
 
-def delete_session(company_id, deployment_id, session_id):
-    """The deleted session, or None if absent."""
+def delete_session(company_id, deployment_id, session_id, expected=None):
+    """The deleted session, or None if absent.
+
+    With `expected`, only while the element is still as read, else
+    ChangedMeanwhile.
+    """
+    match = {"flight_session_id": session_id}
+    if expected is not None:
+        match.update(unchanged(expected, VERSIONED))
     before = db.deployments().find_one_and_update(
         {
             "_id": deployment_id,
             "company_id": company_id,
-            "flight_sessions.flight_session_id": session_id,
+            "flight_sessions": {"$elemMatch": match},
         },
         {"$pull": {"flight_sessions": {"flight_session_id": session_id}}},
         projection=_only(session_id),
         return_document=ReturnDocument.BEFORE,
     )
-    if not before or not before.get("flight_sessions"):
-        return None
-    return _public(before["flight_sessions"][0], deployment_id)
+    if before and before.get("flight_sessions"):
+        return _public(before["flight_sessions"][0], deployment_id)
+    if expected is not None and find_session(company_id, deployment_id, session_id):
+        raise ChangedMeanwhile()
+    return None
 
 
 def count_sessions_of_plan(company_id, deployment_id, flight_plan_id):
@@ -151,3 +210,51 @@ def count_sessions_of_plan(company_id, deployment_id, flight_plan_id):
         )
     )
     return result[0]["n"] if result else 0
+
+
+def list_matching_sessions(company_id, deployment_id, filters, sort=None):
+    """The deployment's sessions that pass the filters; None if absent.
+
+    In creation order unless `sort` is given. The one document is read as
+    for the plain list and filtered here: the same single round trip, and
+    no $unwind, which mongomock 4.3 pays for by copying the whole document
+    once per session.
+    """
+    sessions = list_sessions(company_id, deployment_id)
+    if sessions is None:
+        return None
+    kept = [s for s in sessions if log_store.keeps(s, filters)]
+    if sort is not None:
+        log_store.sort_in_place(kept, sort)
+    return kept
+
+
+def retire_plan(company_id, deployment_id, flight_plan_id):
+    """Bar a plan from the deployment's sessions, unless one flies it already.
+
+    One atomic update of the deployment: either a session already names
+    the plan (False, nothing changes) or the plan's ID joins
+    `deleted_plan_ids`, after which no session write can name it. True also
+    when the deployment is gone, since no session can then name the plan.
+    """
+    result = db.deployments().update_one(
+        {
+            "_id": deployment_id,
+            "company_id": company_id,
+            "flight_sessions.flight_plan_id": {"$ne": flight_plan_id},
+        },
+        {"$addToSet": {"deleted_plan_ids": flight_plan_id}},
+    )
+    if result.matched_count == 1:
+        return True
+    return not db.deployments().count_documents(
+        {"_id": deployment_id, "company_id": company_id}, limit=1
+    )
+
+
+def unretire_plan(company_id, deployment_id, flight_plan_id):
+    """Undo retire_plan for a plan whose deletion was refused after all."""
+    db.deployments().update_one(
+        {"_id": deployment_id, "company_id": company_id},
+        {"$pull": {"deleted_plan_ids": flight_plan_id}},
+    )
