@@ -49,16 +49,17 @@ def round_trips(rows):
         "|---|---|---:|---:|---|---|---|",
     ]
     for row in rows:
-        verdict = "met" if row.met else "**missed**"
+        verdict = {None: "-", True: "met", False: "**missed**"}[row.met]
         projection = {None: "-", True: "yes", False: "**no**"}[row.session_projection]
         fetched = "-"
         if row.session_projection is not None:
             fetched = " / ".join(str(row.reply_bytes[s]) for s in sizes)
         lines.append(
             f"| {row.route} | {', '.join(row.commands)} | {row.count} | "
-            f"{row.target} | {verdict} | {projection} | {fetched} |"
+            f"{'-' if row.target is None else row.target} | {verdict} | "
+            f"{projection} | {fetched} |"
         )
-    misses = [row for row in rows if not row.met]
+    misses = [row for row in rows if row.met is False]
     if misses:
         lines.append("")
     for row in misses:
