@@ -3,10 +3,12 @@
 import logging
 import os
 import threading
+from collections import namedtuple
 
+import bson
 import pymongo
 from flask import current_app
-from pymongo import IndexModel, uri_parser
+from pymongo import IndexModel, monitoring, uri_parser
 from pymongo import errors as mongo_errors
 
 from config import ConfigError
@@ -42,6 +44,8 @@ class Database:
         self._client = None
         self._pid = None
         self._lock = threading.Lock()
+        # Off in a serving process: see CommandLog.
+        self.command_log = CommandLog() if config.get("DB_COMMAND_LOG") else None
         if self.embedded:
             self.name = config.get("MONGODB_DB") or DEFAULT_DB_NAME
             self.host = "embedded"
@@ -82,7 +86,10 @@ class Database:
         if self.embedded:
             import mongomock
 
-            return _SerializedClient(mongomock.MongoClient())
+            return _SerializedClient(mongomock.MongoClient(), self.command_log)
+        listeners = []
+        if self.command_log is not None:
+            listeners.append(_CommandListener(self.command_log))
         # Short timeouts so that a database that is down answers 503 quickly
         # instead of holding the request for pymongo's default 30 s.
         return pymongo.MongoClient(
@@ -92,6 +99,7 @@ class Database:
             socketTimeoutMS=max(10_000, self.timeout_ms),
             tz_aware=True,
             appname="flight-session-service",
+            event_listeners=listeners,
         )
 
     def get(self):
@@ -110,9 +118,10 @@ class _Serialized:
     callers pass sort, skip and limit to find() itself.
     """
 
-    def __init__(self, target, lock):
+    def __init__(self, target, lock, command_log=None):
         self._target = target
         self._lock = lock
+        self._log = command_log
 
     def __getattr__(self, name):
         attr = getattr(self._target, name)
@@ -124,17 +133,106 @@ class _Serialized:
                 result = attr(*args, **kwargs)
                 if hasattr(result, "__next__"):
                     result = list(result)
-                return result
+            if self._log is not None:
+                self._log.record_call(name, args, kwargs, result)
+            return result
 
         return locked
 
     def __getitem__(self, name):
-        return _Serialized(self._target[name], self._lock)
+        return _Serialized(self._target[name], self._lock, self._log)
 
 
 class _SerializedClient(_Serialized):
-    def __init__(self, client):
-        super().__init__(client, threading.RLock())
+    def __init__(self, client, command_log=None):
+        super().__init__(client, threading.RLock(), command_log)
+
+
+Command = namedtuple("Command", "name projection reply_bytes")
+
+# The server command behind each method of the embedded store, so that both
+# stores name (and count) a round trip alike. count_documents is an
+# aggregate on the wire.
+_COMMAND_OF_METHOD = {
+    "find": "find",
+    "find_one": "find",
+    "insert_one": "insert",
+    "insert_many": "insert",
+    "update_one": "update",
+    "update_many": "update",
+    "replace_one": "update",
+    "delete_one": "delete",
+    "delete_many": "delete",
+    "find_one_and_update": "findAndModify",
+    "find_one_and_replace": "findAndModify",
+    "find_one_and_delete": "findAndModify",
+    "count_documents": "aggregate",
+    "aggregate": "aggregate",
+    "create_index": "createIndexes",
+}
+
+
+def _bson_size(result):
+    if isinstance(result, dict):
+        return len(bson.encode(result))
+    if isinstance(result, list) and all(isinstance(d, dict) for d in result):
+        return sum(len(bson.encode(d)) for d in result)
+    return None
+
+
+class CommandLog:
+    """The commands this process sends to its database, for round-trip counts.
+
+    Kept only when the app is created with DB_COMMAND_LOG = True, as the
+    round-trip test and the benchmark do; a serving process never records,
+    and its store calls pay one `is None` test for this. Each entry names
+    the command as MongoDB does, the projection it asked for, and the BSON
+    size of what came back: the server's whole reply on MongoDB, the
+    returned documents on the embedded store.
+    """
+
+    def __init__(self):
+        self.commands = []
+
+    def clear(self):
+        self.commands.clear()
+
+    @property
+    def names(self):
+        return [command.name for command in self.commands]
+
+    def record_call(self, method, args, kwargs, result):
+        """One call of the embedded store, as the command MongoDB would get."""
+        name = _COMMAND_OF_METHOD.get(method, method)
+        if method == "command" and args and isinstance(args[0], str):
+            name = args[0]
+        projection = kwargs.get("projection")
+        if projection is None and method in ("find", "find_one") and len(args) > 1:
+            projection = args[1]
+        self.commands.append(Command(name, projection, _bson_size(result)))
+
+
+class _CommandListener(monitoring.CommandListener):
+    """Feeds a CommandLog from pymongo's command monitoring."""
+
+    def __init__(self, log):
+        self._log = log
+        self._started = {}
+
+    def started(self, event):
+        command = event.command
+        # find names it "projection", findAndModify "fields".
+        projection = command.get("projection", command.get("fields"))
+        self._started[event.request_id] = (event.command_name, projection)
+
+    def succeeded(self, event):
+        name, projection = self._started.pop(event.request_id, (None, None))
+        size = len(bson.encode(event.reply)) if event.reply else None
+        self._log.commands.append(Command(name or event.command_name, projection, size))
+
+    def failed(self, event):
+        name, projection = self._started.pop(event.request_id, (None, None))
+        self._log.commands.append(Command(name or event.command_name, projection, None))
 
 
 def init_app(app):

@@ -1,0 +1,1 @@
+"""Benchmark of the service against its floor: `python -m bench`."""
