@@ -41,6 +41,11 @@ class Database:
         self.uri = config.get("MONGODB_URI")
         self.timeout_ms = config["MONGODB_TIMEOUT_MS"]
         self.embedded = not self.uri
+        # Whether find_one_and_update applies a positional $ to the matched
+        # array element. MongoDB does; mongomock 4.3 applies it to the first
+        # element (tests/test_embedded_store.py pins that), so on the
+        # embedded store a session PATCH updates, then reads back.
+        self.positional_find_and_modify = not self.embedded
         self._client = None
         self._pid = None
         self._lock = threading.Lock()

@@ -29,9 +29,10 @@ TARGETS = {
 # Why a known command sequence misses its target, and what would fix it.
 KNOWN_MISSES = {
     ("PATCH session", ("update", "find")): (
-        "update_one, then find_one to read the session back: mongomock 4.3's "
-        "find_one_and_update sends a positional $ to the first array element "
-        "(see app/flight_sessions/store.py)"
+        "on the embedded store only: update_one, then find_one to read the "
+        "session back, because mongomock 4.3's find_one_and_update sends a "
+        "positional $ to the first array element; on MongoDB it is one "
+        "findAndModify (see app/flight_sessions/store.py)"
     ),
     ("PATCH session, new plan", ("find", "update", "find")): (
         "plan check, update_one, then the same read-back as PATCH session"

@@ -86,11 +86,14 @@ def test_unicode_names_round_trip(as_):
 def test_list_is_paginated_and_scoped(as_, factory):
     made = [factory.deployment(name=f"d{i}")["deployment_id"] for i in range(3)]
     factory.deployment(company=COMPANY_B)
+    whole = [d["deployment_id"] for d in ok(as_("viewer").get("/flight/deployments"))]
+    # Oldest first; two made in the same millisecond are ordered by ID.
+    assert sorted(whole) == sorted(made)
     response = as_("viewer").get("/flight/deployments?page=1&page_size=2")
-    assert [d["deployment_id"] for d in ok(response)] == made[:2]
+    assert [d["deployment_id"] for d in ok(response)] == whole[:2]
     assert '"total": 3' in response.headers["X-Pagination"]
     page2 = ok(as_("viewer").get("/flight/deployments?page=2&page_size=2"))
-    assert [d["deployment_id"] for d in page2] == made[2:]
+    assert [d["deployment_id"] for d in page2] == whole[2:]
 
 
 def test_patch_changes_only_what_is_sent(as_, factory, stored):

@@ -152,15 +152,27 @@ def update_session(company_id, deployment_id, session_id, changes, expected=None
         match.update(unchanged(expected, VERSIONED))
     if "flight_plan_id" in changes:
         query["deleted_plan_ids"] = {"$ne": changes["flight_plan_id"]}
-    # update_one, not find_one_and_update: mongomock 4.3 applies the
-    # positional $ of find_one_and_update to the first array element
-    # instead of the matched one. Hence a second round trip to read back.
-    result = db.deployments().update_one(
-        {**query, "flight_sessions": {"$elemMatch": match}},
-        {"$set": {f"flight_sessions.$.{k}": v for k, v in changes.items()}},
-    )
+    selector = {**query, "flight_sessions": {"$elemMatch": match}}
+    change = {"$set": {f"flight_sessions.$.{k}": v for k, v in changes.items()}}
+    if db.handle().positional_find_and_modify:
+        # One round trip: the update answers with the changed element.
+        after = db.deployments().find_one_and_update(
+            selector,
+            change,
+            projection=_only(session_id),
+            return_document=ReturnDocument.AFTER,
+        )
+        if after and after.get("flight_sessions"):
+            return _public(after["flight_sessions"][0], deployment_id)
+        matched = False
+    else:
+        # mongomock 4.3 applies find_one_and_update's positional $ to the
+        # first array element (see db.Database), so update_one, then a
+        # second round trip to read the session back.
+        matched = db.deployments().update_one(selector, change).matched_count == 1
+    # Read to tell why nothing matched, or (embedded store) to read back.
     current = find_session(company_id, deployment_id, session_id)
-    if result.matched_count == 1 or current is None:
+    if matched or current is None:
         return current
     if expected is not None and differs(current, expected, VERSIONED):
         raise ChangedMeanwhile()
