@@ -88,9 +88,6 @@ class Config:
     OPENAPI_JSON_PATH = "openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "/docs"
     OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
-    # Pagination metadata goes to the X-Pagination header; bodies keep the
-    # documented envelope.
-    PAGINATION_PAGE_SIZE_MAX = 100
 
 
 class ServerConfig:

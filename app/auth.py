@@ -164,6 +164,9 @@ def _key_for(token):
     _unauthorized("The token's signing algorithm is not accepted.")
 
 
+TIME_CLAIMS = ("exp", "nbf", "iat")
+
+
 def decode(token):
     """Claims of a valid token, or a 401."""
     config = current_app.config
@@ -175,7 +178,7 @@ def decode(token):
         options["require"].append("aud")
     try:
         # The header only chose the key source; the algorithm is pinned to it.
-        return jwt.decode(
+        claims = jwt.decode(
             token,
             key,
             algorithms=[algorithm],
@@ -190,6 +193,15 @@ def decode(token):
         _unauthorized(f"The token lacks the {exc.claim!r} claim.")
     except jwt.PyJWTError:
         _unauthorized("The token is not valid.")
+    # PyJWT reads these with int(), so "9999999999" would pass; a
+    # NumericDate is a JSON number (RFC 7519, section 2).
+    for name in TIME_CLAIMS:
+        value = claims.get(name)
+        if name in claims and (
+            isinstance(value, bool) or not isinstance(value, (int, float))
+        ):
+            _unauthorized(f"The token's {name!r} claim must be a number of seconds.")
+    return claims
 
 
 def identity_from(claims):
