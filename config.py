@@ -26,13 +26,13 @@ def _int(name, default, minimum=1, maximum=None):
         return default
     text = raw.strip()
     # int() would also take "1_000", "+5" and non-ASCII digits.
+    upper = f" and {maximum}" if maximum is not None else ""
+    bound = f"between {minimum}{upper}" if upper else f"at least {minimum}"
     if not (text.isascii() and text.isdigit()):
-        PROBLEMS.append(f"{name} must be a whole number, got {raw!r}")
+        PROBLEMS.append(f"{name} must be a whole number {bound}, got {raw!r}")
         return default
     value = int(text)
     if value < minimum or (maximum is not None and value > maximum):
-        upper = f" and {maximum}" if maximum is not None else ""
-        bound = f"between {minimum}{upper}" if upper else f"at least {minimum}"
         PROBLEMS.append(f"{name} must be {bound}, got {value}")
         return default
     return value

@@ -23,6 +23,30 @@ preload_app = False
 accesslog = None
 errorlog = "-"
 loglevel = Config.LOG_LEVEL.lower()
+# gunicorn's own lines (start-up, worker restarts, shutdown) in the same
+# one-JSON-object-a-line shape as the service's, on stderr.
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "app.request_log.JsonFormatter"}},
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stderr",
+        }
+    },
+    "root": {"level": Config.LOG_LEVEL, "handlers": ["stderr"]},
+    "loggers": {
+        "gunicorn.error": {
+            "level": Config.LOG_LEVEL,
+            "handlers": ["stderr"],
+            "propagate": False,
+            "qualname": "gunicorn.error",
+        },
+        "gunicorn.access": {"level": "CRITICAL", "propagate": False},
+    },
+}
 # Trust X-Forwarded-* from the platform's router.
 forwarded_allow_ips = ServerConfig.FORWARDED_ALLOW_IPS
 

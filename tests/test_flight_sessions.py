@@ -169,6 +169,36 @@ class TestPatchCannotMoveOrRename:
         assert stored("deployments", other)["flight_sessions"] == []
 
 
+class TestTheBodyMayNameItsOwnDeployment:
+    """The seed lists deployment_id among a session's properties."""
+
+    def test_post_echoing_the_path_deployment_creates_the_session(
+        self, as_, factory, stored
+    ):
+        dep, plan, _ = factory.flying(sessions=0)
+        body = {
+            "deployment_id": dep,
+            "flight_plan_id": plan,
+            "start_date_time": T0,
+            "end_date_time": T1,
+        }
+        made = ok(as_("pilot").post(sessions_url(dep), body))
+        assert made["deployment_id"] == dep
+        (element,) = stored("deployments", dep)["flight_sessions"]
+        assert element["flight_session_id"] == made["flight_session_id"]
+        assert "deployment_id" not in element
+
+    def test_patch_echoing_the_path_deployment_changes_the_rest(self, as_, factory):
+        dep, _, (session,) = factory.flying()
+        url = f"{sessions_url(dep)}/{session['flight_session_id']}"
+        alone = ok(as_("pilot").patch(url, {"deployment_id": dep}))
+        assert alone == session
+        body = {**alone, "end_date_time": T1 + 1}
+        del body["flight_session_id"]  # not a property a body may send
+        changed = ok(as_("pilot").patch(url, body))
+        assert changed == {**session, "end_date_time": T1 + 1}
+
+
 def test_patch_to_an_unapproved_plan_is_refused(as_, factory, stored):
     dep, _, (session,) = factory.flying()
     draft = factory.plan(dep, status="draft")["flight_plan_id"]

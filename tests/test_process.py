@@ -148,10 +148,12 @@ def test_one_worker_serves_health_on_the_embedded_store(serve):
     assert status == 200 and body["data"]["store"] == "embedded"
     stderr = server.stop()
     assert "EMBEDDED" in stderr
-    # One JSON line per request from the service, none from gunicorn.
-    logged = [json.loads(x) for x in stderr.splitlines() if x.startswith("{")]
+    # Every line is one JSON object, gunicorn's own included; one line per
+    # request from the service and none from gunicorn's access log.
+    logged = [json.loads(x) for x in stderr.splitlines()]
     routes = [x["route"] for x in logged if x["logger"] == "app.requests"]
     assert routes == ["/health", "/ready"]
+    assert any(x["logger"] == "gunicorn.error" for x in logged)
     assert "HTTP/1.1" not in stderr
 
 

@@ -60,6 +60,21 @@ def get_or_404(company_id, deployment_id, flight_session_id):
     return session
 
 
+def stays_in(deployment_id, fields):
+    """Drop a body's `deployment_id` if it names the path's; refuse another.
+
+    The seed lists it among a session's properties, so a client may echo
+    it back; the path alone says where a session lives.
+    """
+    named = fields.pop("deployment_id", deployment_id)
+    if named != deployment_id:
+        message = (
+            "A flight session cannot move to another deployment; "
+            "deployment_id must be the one in the path."
+        )
+        abort(422, message=message, errors={"deployment_id": [message]})
+
+
 def times_error(changes):
     field = "start_date_time" if "start_date_time" in changes else "end_date_time"
     message = "end_date_time must not be before start_date_time."
@@ -109,6 +124,7 @@ class FlightSessions(MethodView):
         milliseconds, as numbers or strings of digits. Answers 200, as
         documented, with the new session.
         """
+        stays_in(deployment_id, fields)
         identity = auth.current()
         check_plan(identity.company_id, deployment_id, fields["flight_plan_id"])
         limit = current_app.config["MAX_SESSIONS_PER_DEPLOYMENT"]
@@ -148,6 +164,7 @@ class FlightSessionById(MethodView):
         A session never moves to another deployment. With `If-Match`, only
         the version that ETag names is changed (412 otherwise).
         """
+        stays_in(deployment_id, changes)
         identity = auth.current()
         expected = blp.check_if_match(
             lambda: get_or_404(identity.company_id, deployment_id, flight_session_id),

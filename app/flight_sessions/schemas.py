@@ -32,7 +32,8 @@ def _check_order(data):
 class FlightSessionSchema(ma.Schema):
     flight_session_id = Id(dump_only=True)
     flight_plan_id = Id(required=True)
-    deployment_id = Id(dump_only=True)
+    # Accepted in a body only as the deployment of the path (routes.py).
+    deployment_id = Id()
     start_date_time = EpochMillis(required=True, metadata={"example": _T0})
     end_date_time = EpochMillis(required=True, metadata={"example": _T1})
 
@@ -48,6 +49,7 @@ class FlightSessionPatchSchema(ma.Schema):
     """Any subset of the session's properties. The deployment never changes."""
 
     flight_plan_id = Id()
+    deployment_id = Id()
     start_date_time = EpochMillis(metadata={"example": _T0})
     end_date_time = EpochMillis(metadata={"example": _T1})
 
