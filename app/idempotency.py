@@ -19,7 +19,7 @@ from functools import wraps
 
 from flask import Response, current_app, request
 from flask_smorest import abort
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from app import auth, db
 
@@ -158,6 +158,26 @@ def _complete(record_id, token, response):
         log.warning("Idempotency record was taken over before completion")
 
 
+def _settle(record_id, token, response):
+    """Store the answer of a request whose creation is already made.
+
+    The creation stands whatever happens here, so the client gets its 200
+    even when the answer cannot be stored: a 503 would make it retry, and
+    after the lease the retry would create a second record. The key stays
+    reserved, so until the lease runs out a retry answers 409.
+    """
+    for _ in range(_ROUNDS):
+        try:
+            _complete(record_id, token, response)
+            return
+        except PyMongoError as exc:
+            failure = exc.__class__.__name__
+    # A known limit: if the client also lost this answer and retries after
+    # the lease, the creation runs again; only storing the key with the
+    # created record itself (or a transaction) would close that.
+    log.error("Idempotency answer not stored after %d tries: %s", _ROUNDS, failure)
+
+
 def _release(record_id, token):
     collection().delete_one({"_id": record_id, "token": token})
 
@@ -186,7 +206,7 @@ def idempotent(view):
             _release(record_id, reserved)
             raise
         if 200 <= response.status_code < 300:
-            _complete(record_id, reserved, response)
+            _settle(record_id, reserved, response)
         else:
             _release(record_id, reserved)
         return response

@@ -6,7 +6,7 @@ import threading
 import pytest
 from pymongo.errors import AutoReconnect
 
-from app import db
+from app import db, idempotency
 from app.deployments import store as deployments_store
 from app.flight_plans import store as plans_store
 from app.flight_sessions import store as sessions_store
@@ -145,6 +145,51 @@ def test_a_request_that_raises_releases_its_key(as_, target, monkeypatch):
     before = count()
 
     ok(as_("pilot").post(url, body, headers=keyed("k-6")))
+    assert count() == before + 1
+
+
+def _failing_completion(monkeypatch, failures):
+    """The next `failures` attempts to store an answer lose the connection."""
+    real = idempotency._complete
+    left = [failures]
+
+    def flaky(*args, **kwargs):
+        if left[0] > 0:
+            left[0] -= 1
+            raise AutoReconnect("connection reset")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(idempotency, "_complete", flaky)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_blip_storing_the_answer_still_answers_and_replays(
+    as_, target, monkeypatch, kind
+):
+    url, body, count = target(kind)
+    before = count()
+    _failing_completion(monkeypatch, failures=1)
+
+    first = as_("pilot").post(url, body, headers=keyed("k-blip"))
+    again = as_("pilot").post(url, body, headers=keyed("k-blip"))
+
+    ok(first)
+    assert again.get_data() == first.get_data()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert count() == before + 1
+
+
+def test_an_answer_that_cannot_be_stored_is_still_given(as_, target, monkeypatch):
+    """The creation is made, so the client hears 200, not a 503 inviting a
+    retry; the key stays reserved, and a retry within the lease is a 409."""
+    url, body, count = target("session")
+    before = count()
+    _failing_completion(monkeypatch, failures=idempotency._ROUNDS)
+
+    ok(as_("pilot").post(url, body, headers=keyed("k-down")))
+    retry = as_("pilot").post(url, body, headers=keyed("k-down"))
+
+    error(retry, 409)
     assert count() == before + 1
 
 
