@@ -1,5 +1,6 @@
 """The database handle: a MongoDB client per process, or the embedded store."""
 
+import copy
 import logging
 import os
 import threading
@@ -91,6 +92,7 @@ class Database:
         if self.embedded:
             import mongomock
 
+            _unwind_linearly()
             return _SerializedClient(mongomock.MongoClient(), self.command_log)
         listeners = []
         if self.command_log is not None:
@@ -151,6 +153,51 @@ class _Serialized:
 class _SerializedClient(_Serialized):
     def __init__(self, client, command_log=None):
         super().__init__(client, threading.RLock(), command_log)
+
+
+def _unwind_linearly():
+    """Make the embedded store's $unwind cost grow with the array, not its square.
+
+    mongomock 4.3 deep-copies the whole input document once per array
+    element, array included, so unwinding a deployment of n sessions
+    copies n * n sessions: 4,000 sessions took about 30 s, under the
+    store's one lock. This stage copies each element once and the rest of
+    the document once per element, with the same result
+    (tests/test_embedded_store.py compares the two). Dotted paths and
+    documents whose field is missing, null, empty or not an array go to
+    mongomock's own stage.
+    """
+    from mongomock import aggregate, helpers
+
+    handlers = aggregate._PIPELINE_HANDLERS
+    original = handlers["$unwind"]
+    if getattr(original, "replaces", None) is not None:
+        return
+
+    def unwind(in_collection, database, options):
+        path = options.get("path") if isinstance(options, dict) else options
+        if not isinstance(path, str) or not path.startswith("$") or "." in path:
+            return original(in_collection, database, options)
+        field = path[1:]
+        index_field = isinstance(options, dict) and options.get("includeArrayIndex")
+        unwound = []
+        for doc in in_collection:
+            array = doc.get(field)
+            if not isinstance(array, list) or not array:
+                unwound.extend(original([doc], database, options))
+                continue
+            for index, element in enumerate(array):
+                one = {
+                    key: copy.deepcopy(element if key == field else value)
+                    for key, value in doc.items()
+                }
+                if index_field:
+                    one = helpers.set_value_by_dot(one, index_field, index)
+                unwound.append(one)
+        return unwound
+
+    unwind.replaces = original
+    handlers["$unwind"] = unwind
 
 
 Command = namedtuple("Command", "name projection reply_bytes")

@@ -9,6 +9,7 @@ import threading
 import mongomock
 import pytest
 
+from app import db
 from app.db import _SerializedClient
 
 
@@ -113,3 +114,47 @@ def test_serialized_find_takes_sort_skip_and_limit():
     collection.insert_many([{"_id": i, "k": -i} for i in range(10)])
     found = collection.find({}, sort=[("k", 1)], skip=2, limit=3)
     assert [d["_id"] for d in found] == [7, 6, 5]
+
+
+UNWIND_DOCS = [
+    {"_id": 1, "a": "x", "s": [{"k": 1, "n": [1]}, {"k": 2}], "z": {"deep": [1]}},
+    {"_id": 2, "s": []},
+    {"_id": 3, "s": None},
+    {"_id": 4},
+    {"_id": 5, "s": "scalar"},
+    {"_id": 6, "s": [3], "t": {"s": [7, 8]}},
+]
+UNWIND_OPTIONS = [
+    "$s",
+    {"path": "$s"},
+    {"path": "$s", "preserveNullAndEmptyArrays": True},
+    {"path": "$s", "includeArrayIndex": "i"},
+    {"path": "$t.s", "includeArrayIndex": "i"},
+]
+
+
+@pytest.mark.parametrize("options", UNWIND_OPTIONS, ids=repr)
+def test_the_linear_unwind_gives_what_mongomock_gives(options):
+    import copy
+
+    from mongomock import aggregate
+
+    db._unwind_linearly()
+    ours = aggregate._PIPELINE_HANDLERS["$unwind"]
+    docs = copy.deepcopy(UNWIND_DOCS)
+    expected = ours.replaces(copy.deepcopy(docs), None, options)
+    got = ours(docs, None, options)
+    assert got == expected
+    assert [list(d) for d in got] == [list(d) for d in expected]  # key order
+    assert docs == UNWIND_DOCS  # the input is left alone
+    if got:
+        got[0].setdefault("z", {"deep": []})["deep"].append(99)
+        assert docs == UNWIND_DOCS  # and shares nothing with the output
+
+
+def test_the_embedded_store_unwinds_with_the_linear_stage(app):
+    from mongomock import aggregate
+
+    with app.app_context():
+        db.deployments().count_documents({})
+    assert aggregate._PIPELINE_HANDLERS["$unwind"].replaces is not None
