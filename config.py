@@ -70,7 +70,7 @@ class Config:
     JWT_LEEWAY_S = _int("JWT_LEEWAY_S", 30, minimum=0, maximum=300)
 
     # Limits.
-    MAX_CONTENT_LENGTH = _int("MAX_BODY_BYTES", 1024 * 1024)
+    MAX_BODY_BYTES = _int("MAX_BODY_BYTES", 1024 * 1024)
     MAX_SESSIONS_PER_DEPLOYMENT = _int("MAX_SESSIONS_PER_DEPLOYMENT", 10_000)
 
     # Idempotency-Key: how long a key is remembered, and how long a request

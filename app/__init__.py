@@ -27,6 +27,9 @@ def create_app(config_class=Config):
     check_settings(config_class)
     app = Flask(__name__)
     app.config.from_object(config_class)
+    # werkzeug reads at most one byte more than a body may hold, so that a
+    # body of unknown length (chunked) just past the limit shows as such.
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"] + 1
     # Fields in the order the published documentation shows them.
     app.json.sort_keys = False
 

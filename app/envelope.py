@@ -294,21 +294,25 @@ def _read_chunked_body():
     """Read a body of unknown length now, refusing what reading reveals.
 
     werkzeug stops reading such a body at MAX_CONTENT_LENGTH without
-    complaint, so an oversized one would reach the parser cut short:
-    reaching the limit is taken as going past it. A malformed chunk makes
-    the server's reader raise its own exception, which is the client's
-    fault, not ours.
+    complaint, so an oversized one would reach the parser cut short; that
+    is one byte past MAX_BODY_BYTES, so reaching it means too large. A
+    malformed chunk makes the server's reader raise its own exception,
+    which is the client's fault, not ours.
     """
-    limit = current_app.config["MAX_CONTENT_LENGTH"]
     try:
         size = len(request.get_data(cache=True))
     except HTTPException:
         raise
     except Exception:
         abort(400, message="The chunked request body is malformed.")
-    if limit is not None and size >= limit:
-        abort(413, message=f"The request body exceeds {limit} bytes.")
+    _within_limit(size)
     return size
+
+
+def _within_limit(size):
+    limit = current_app.config["MAX_BODY_BYTES"]
+    if size > limit:
+        abort(413, message=f"The request body exceeds {limit} bytes.")
 
 
 def init_app(app, api):
@@ -320,6 +324,7 @@ def init_app(app, api):
         chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
         if chunked:
             chunked = _read_chunked_body() > 0
+        _within_limit(request.content_length or 0)
         if not request.content_length and not chunked:
             abort(400, message="The request body is empty; a JSON object is expected.")
         if not request.is_json:

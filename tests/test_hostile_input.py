@@ -135,6 +135,33 @@ def test_oversized_chunked_body_answers_413_not_a_parse_error(app, token_for):
     error(response, 413)
 
 
+@pytest.mark.parametrize("chunked", [False, True], ids=["length", "chunked"])
+def test_the_body_limit_is_exact_however_the_body_is_sent(make_app, chunked):
+    import io
+
+    app = make_app(MAX_BODY_BYTES=64)
+    token = auth.mint_token(app, "user-1", COMPANY_A, ["admin"])
+
+    def post(size):
+        body = b'{"name": "' + b"x" * (size - 12) + b'"}'
+        assert len(body) == size
+        headers = {"Authorization": f"Bearer {token}"}
+        headers["Content-Type"] = "application/json"
+        if chunked:
+            headers["Transfer-Encoding"] = "chunked"
+            return app.test_client().post(
+                "/flight/deployments",
+                input_stream=io.BytesIO(body),
+                headers=headers,
+                environ_overrides={"wsgi.input_terminated": True},
+            )
+        return app.test_client().post("/flight/deployments", data=body, headers=headers)
+
+    assert ok(post(64))["name"] == "x" * 52
+    err = error(post(65), 413)
+    assert err["message"] == "The request body exceeds 64 bytes."
+
+
 def test_small_chunked_body_is_read_whole(app, token_for):
     import io
 
