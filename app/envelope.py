@@ -193,10 +193,12 @@ class Blueprint(flask_smorest.Blueprint):
         return _envelope_schema(schema.__class__, getattr(schema, "many", False))
 
     def paginate(self, *args, **kwargs):
-        """smorest's paginate, with `page` bounded.
+        """smorest's paginate, with `page` bounded and both values plain.
 
         smorest only requires page >= 1; the skip computed from a page past
         64 bits makes pymongo fail to encode the query (a 500 on MongoDB).
+        Its integer fields also take "+2", " 2", "1_0" and other digit
+        systems; here only the digits 0-9 are a number, as for times.
         """
         paginated = super().paginate(*args, **kwargs)
 
@@ -212,7 +214,22 @@ class Blueprint(flask_smorest.Blueprint):
                     *f_args, pagination_parameters=pagination_parameters, **f_kwargs
                 )
 
-            return paginated(bounded)
+            parsed = paginated(bounded)
+
+            @wraps(parsed)
+            def plain(*f_args, **f_kwargs):
+                loose = [
+                    name
+                    for name in ("page", "page_size")
+                    if not all(
+                        v.isascii() and v.isdigit() for v in request.args.getlist(name)
+                    )
+                ]
+                if loose:
+                    abort(422, errors={name: [PLAIN_NUMBER] for name in loose})
+                return parsed(*f_args, **f_kwargs)
+
+            return plain
 
         return decorator
 
@@ -252,6 +269,7 @@ class Blueprint(flask_smorest.Blueprint):
 
 
 MAX_PAGE = 2**31 - 1
+PLAIN_NUMBER = "Must be a whole number written with the digits 0-9."
 
 STALE_MESSAGE = (
     "The resource has changed since the If-Match ETag was read; "
@@ -316,6 +334,17 @@ def _within_limit(size):
 
 
 def init_app(app, api):
+    @app.before_request
+    def each_parameter_once():
+        """A repeated query parameter is refused rather than half-read."""
+        repeated = sorted(k for k, values in request.args.lists() if len(values) > 1)
+        if repeated:
+            abort(
+                422,
+                message="Each query parameter may be given once.",
+                errors={name: ["Given more than once."] for name in repeated},
+            )
+
     @app.before_request
     def require_json_body():
         """A write carries a JSON body, or is told why not."""

@@ -1,4 +1,4 @@
-"""Shared fields: the 32-hex ID and the epoch-millisecond time."""
+"""Shared fields: the 32-hex ID, the epoch-millisecond time, strict query args."""
 
 import re
 import uuid
@@ -109,3 +109,23 @@ def register(api):
     """Teach the OpenAPI document about the shared fields."""
     api.register_converter(IdConverter, lambda converter: ID_CONVERTER_DOC)
     api.register_field(EpochMillis, "integer", "int64")
+
+
+class StrictQueryMixin:
+    """Refuses query parameters it does not know, beside the pager's own.
+
+    A misspelt filter (`?deployment=...`) would otherwise be dropped and
+    the answer would silently be the whole log.
+    """
+
+    ALSO_ACCEPTED = ()
+
+    @ma.validates_schema(pass_original=True)
+    def no_unknown_parameters(self, data, original, **kwargs):
+        known = {f.data_key or name for name, f in self.fields.items()}
+        known.update(self.ALSO_ACCEPTED)
+        unknown = sorted(set(original) - known)
+        if unknown:
+            raise ma.ValidationError(
+                {name: ["Unknown query parameter."] for name in unknown}
+            )

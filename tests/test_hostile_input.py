@@ -526,12 +526,51 @@ def test_over_long_strings_are_refused_by_name(as_, base, everything, url, body,
         ("page_size=1.5", "page_size"),
         ("page_size=1000000", "page_size"),
         ("page=99999999999999999999999", "page"),
+        # Loose forms an integer parser would take.
+        ("page=%D9%A3", "page"),  # Arabic-Indic three
+        ("page=%EF%BC%91", "page"),  # fullwidth one
+        ("page=1_0", "page"),
+        ("page=%201", "page"),
+        ("page=", "page"),
+        ("page_size=%2B5", "page_size"),
+        ("page=1&page=2", "page"),
     ],
 )
-@pytest.mark.parametrize("url", ["/flight/deployments", "/flight/plans"])
+@pytest.mark.parametrize(
+    "url", ["/flight/deployments", "/flight/plans", "/flight/sessions"]
+)
 def test_bad_page_values_are_named(as_, base, url, query, param):
     err = error(as_("viewer").get(f"{url}?{query}"), 422)
     assert param in err["errors"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/flight/sessions?deployment_id={dep}&deployment_id={other}",
+        "/flight/sessions?from=1&to=2&from=3",
+        "/flight/deployments/{dep}/sessions?sort=start_date_time&sort=-start_date_time",
+        "/flight/plans?deployment_id={dep}&deployment_id={other}",
+    ],
+)
+def test_a_repeated_parameter_is_refused_not_half_read(as_, base, factory, url):
+    dep, _, _ = base
+    other = factory.deployment()["deployment_id"]
+    url = url.format(dep=dep, other=other)
+    err = error(as_("viewer").get(url), 422)
+    (name,) = err["errors"]
+    assert url.count(f"{name}=") == 2
+
+
+@pytest.mark.parametrize(
+    "url", ["/flight/plans?deployment={dep}", "/flight/deployments?name=x"]
+)
+def test_a_misspelt_list_filter_is_refused_not_ignored(as_, base, url):
+    dep, _, _ = base
+    err = error(as_("viewer").get(url.format(dep=dep)), 422)
+    assert err["errors"] == {
+        url.split("?")[1].split("=")[0]: ["Unknown query parameter."]
+    }
 
 
 @pytest.mark.parametrize("value", ["maybe", "2", "", "yes please"])

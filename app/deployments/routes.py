@@ -7,6 +7,7 @@ from app import auth
 from app.deployments import store
 from app.deployments.schemas import (
     DeploymentDeleteArgsSchema,
+    DeploymentListArgsSchema,
     DeploymentPatchSchema,
     DeploymentSchema,
 )
@@ -33,9 +34,10 @@ def get_or_404(company_id, deployment_id):
 
 @blp.route("")
 class Deployments(MethodView):
+    @blp.arguments(DeploymentListArgsSchema, location="query")
     @blp.response(200, DeploymentSchema(many=True))
     @blp.paginate()
-    def get(self, pagination_parameters):
+    def get(self, _args, pagination_parameters):
         """List the company's deployments
 
         Oldest first; paginated with `page` and `page_size`, the totals in

@@ -3,7 +3,7 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from app.fields import EpochMillis, Id
+from app.fields import EpochMillis, Id, StrictQueryMixin
 
 PURPOSES = (
     "mapping",
@@ -86,6 +86,12 @@ class DeploymentSchema(ma.Schema):
 
 class DeploymentPatchSchema(DeploymentSchema):
     """Any subset of the writable fields (used with partial=True)."""
+
+
+class DeploymentListArgsSchema(StrictQueryMixin, ma.Schema):
+    """The list takes only the pager's parameters."""
+
+    ALSO_ACCEPTED = ("page", "page_size")
 
 
 class DeploymentDeleteArgsSchema(ma.Schema):

@@ -3,7 +3,7 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from app.fields import EpochMillis, Id
+from app.fields import EpochMillis, Id, StrictQueryMixin
 
 SORTS = ("start_date_time", "-start_date_time")
 GROUPS = ("deployment", "flight_plan")
@@ -39,26 +39,6 @@ def sort_field(description, **kwargs):
     return fields.String(
         validate=validate.OneOf(SORTS), metadata={"description": description}, **kwargs
     )
-
-
-class StrictQueryMixin:
-    """Refuses query parameters it does not know, beside the pager's own.
-
-    A misspelt filter (`?deployment=...`) would otherwise be dropped and
-    the answer would silently be the whole log.
-    """
-
-    ALSO_ACCEPTED = ()
-
-    @ma.validates_schema(pass_original=True)
-    def no_unknown_parameters(self, data, original, **kwargs):
-        known = {f.data_key or name for name, f in self.fields.items()}
-        known.update(self.ALSO_ACCEPTED)
-        unknown = sorted(set(original) - known)
-        if unknown:
-            raise ma.ValidationError(
-                {name: ["Unknown query parameter."] for name in unknown}
-            )
 
 
 class SessionLogArgsSchema(StrictQueryMixin, SessionFilterArgsSchema):

@@ -3,7 +3,7 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from app.fields import EpochMillis, Id
+from app.fields import EpochMillis, Id, StrictQueryMixin
 
 PLAN_TYPES = ("ardupilot",)
 STATUSES = ("draft", "submitted", "approved", "rejected")
@@ -56,5 +56,7 @@ class FlightPlanPatchSchema(ma.Schema):
     )
 
 
-class FlightPlanQueryArgsSchema(ma.Schema):
+class FlightPlanQueryArgsSchema(StrictQueryMixin, ma.Schema):
+    ALSO_ACCEPTED = ("page", "page_size")
+
     deployment_id = Id(metadata={"description": "Only the plans of this deployment"})
