@@ -41,8 +41,17 @@ def indexes_group():
     """Manage the database's indexes."""
 
 
+EMBEDDED_NOTE = (
+    "MONGODB_URI is not set: this command works on an embedded store of its "
+    "own, which ends with it; a running service's embedded store is not "
+    "reachable from here. Set MONGODB_URI to manage a database's indexes."
+)
+
+
 def _database_errors(action):
     """One line instead of a traceback when the database refuses or is away."""
+    if db.handle().embedded:
+        click.echo(EMBEDDED_NOTE, err=True)
     host = db.handle().host
     try:
         return action()

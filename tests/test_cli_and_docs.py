@@ -1,6 +1,7 @@
 """The command-line tools and the OpenAPI document."""
 
 import jwt
+import pytest
 
 from tests.conftest import ok
 
@@ -40,6 +41,14 @@ def test_indexes_command_is_idempotent(app):
     assert first.exit_code == second.exit_code == 0
     assert first.output == second.output
     assert "deployments: company_id_1_created_at_1" in first.output
+
+
+def test_index_commands_say_when_they_work_on_their_own_embedded_store(app):
+    if not app.extensions["flight_db"].embedded:
+        pytest.skip("only the embedded store is private to the command")
+    result = app.test_cli_runner().invoke(args=["indexes", "list"])
+    assert result.exit_code == 0
+    assert "MONGODB_URI is not set" in result.output
 
 
 def test_openapi_documents_every_route_with_examples(client, app):
