@@ -11,11 +11,12 @@ from flask import current_app, request
 from flask_smorest import abort
 from flask_smorest import etag as smorest_etag
 from flask_smorest import pagination as smorest_pagination
-from flask_smorest.exceptions import PreconditionFailed
+from flask_smorest.exceptions import NotModified, PreconditionFailed
 from pymongo import errors as mongo_errors
 from webargs import core as webargs_core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.http import quote_etag
 
 from app import idempotency, json_body
 
@@ -232,6 +233,16 @@ class Blueprint(flask_smorest.Blueprint):
             return plain
 
         return decorator
+
+    def _check_not_modified(self, etag):
+        """smorest's, with what RFC 9110 asks of If-None-Match: the weak
+        comparison (W/"x" matches "x"), and the current ETag on the 304."""
+        if request.method in self.METHODS_CHECKING_NOT_MODIFIED and (
+            request.if_none_match.contains_weak(etag)
+        ):
+            not_modified = NotModified()
+            not_modified.data = {"headers": {"ETag": quote_etag(etag)}}
+            raise not_modified
 
     def _check_precondition(self):
         # smorest answers 428 to a PATCH or DELETE that sends no If-Match.

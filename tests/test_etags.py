@@ -148,7 +148,19 @@ def test_get_with_current_etag_in_if_none_match_answers_304(as_, resources):
     url, _, _ = resources["session"]
     caller = as_("admin")
     etag = etag_of(caller.get(url))
-    assert caller.get(url, headers={"If-None-Match": etag}).status_code == 304
+    response = caller.get(url, headers={"If-None-Match": etag})
+    assert response.status_code == 304
+    assert response.headers["ETag"] == etag
+    assert response.get_data() == b""
+
+
+def test_if_none_match_compares_weakly(as_, resources):
+    url, _, _ = resources["session"]
+    caller = as_("admin")
+    etag = etag_of(caller.get(url))
+    weak = caller.get(url, headers={"If-None-Match": f'W/{etag}, "other"'})
+    assert weak.status_code == 304
+    assert caller.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
 
 
 # A change landing between the If-Match check and the write must win: the
