@@ -41,7 +41,7 @@ def test_create_twice_then_list(app):
     assert first.exit_code == 0, first.output
     assert second.exit_code == 0, second.output
     assert first.output == second.output
-    assert len(first.output.splitlines()) == len(declared_keys())
+    assert len(first.stdout.splitlines()) == len(declared_keys())
     assert listed.exit_code == 0, listed.output
     assert (
         "deployments: company_id_1_flight_sessions.flight_plan_id_1 " in listed.output
