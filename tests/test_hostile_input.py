@@ -408,6 +408,8 @@ def test_patch_to_an_empty_range_and_with_digit_strings_is_accepted(as_, base, s
     dep, _, session = base
     url = f"{sessions_url(dep)}/{session}"
     assert ok(as_("pilot").patch(url, {"end_date_time": T0}))["end_date_time"] == T0
+    (element,) = stored("deployments", dep)["flight_sessions"]
+    assert (element["start_date_time"], element["end_date_time"]) == (T0, T0)
     got = ok(
         as_("pilot").patch(
             url, {"start_date_time": "1527470000000", "end_date_time": "1527475000000"}
