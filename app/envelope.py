@@ -181,6 +181,14 @@ class Blueprint(flask_smorest.Blueprint):
         super().__init__(*args, **kwargs)
         self._prepare_doc_cbks.append(idempotency.prepare_doc)
 
+    def arguments(self, schema, *args, **kwargs):
+        # Given a schema class, webargs builds a new instance of it for every
+        # request; one instance made here serves them all, as loading keeps
+        # no state on the schema.
+        if isinstance(schema, type):
+            schema = schema()
+        return super().arguments(schema, *args, **kwargs)
+
     @staticmethod
     def _prepare_response_content(data):
         return {"success": True, "data": data}
