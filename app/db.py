@@ -5,6 +5,7 @@ import logging
 import os
 import threading
 from collections import namedtuple
+from contextlib import contextmanager
 
 import bson
 import pymongo
@@ -313,6 +314,28 @@ def deployments():
 
 def flight_plans():
     return get_db()["flight_plans"]
+
+
+@contextmanager
+def undone_on_failure(undo):
+    """Run the block; should the database fail in it, run `undo`, then re-raise.
+
+    For the later step of a change made in two writes, so that the 503
+    which follows the failure has changed nothing. When `undo` fails too
+    (the database has gone altogether), that is logged and the first
+    failure raised.
+    """
+    try:
+        yield
+    except mongo_errors.PyMongoError:
+        try:
+            undo()
+        except mongo_errors.PyMongoError as exc:
+            log.error(
+                "The first write of a failed change could not be undone: %s",
+                exc.__class__.__name__,
+            )
+        raise
 
 
 def ping():

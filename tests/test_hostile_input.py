@@ -757,7 +757,7 @@ def test_session_cannot_be_moved_renamed_or_smuggled(as_, factory, base, everyth
         {"company_id": COMPANY_B},
         {"flight_sessions": []},
         {"deployment_id": NONEXISTENT},
-        {"deleted_plan_ids": []},
+        {"plan_bars": []},
         {"_id": NONEXISTENT},
         {"created_at": 0},
     ],

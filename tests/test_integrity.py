@@ -3,9 +3,11 @@
 import threading
 
 import pytest
+from pymongo import errors as mongo_errors
 
 from app import db
 from app.deployments import store as deployments_store
+from app.flight_plans import routes as plans_routes
 from app.flight_plans import store as plans_store
 from app.flight_sessions import store as sessions_store
 from tests.conftest import T0, Caller, error, ok
@@ -148,6 +150,107 @@ def test_session_moved_to_a_plan_being_deleted_is_refused(
     assert "flight_plan_id" in err["errors"]
     (element,) = stored("deployments", dep)["flight_sessions"]
     assert element["flight_plan_id"] == plan
+
+
+def test_a_stale_delete_does_not_lift_the_bar_of_one_under_way(
+    app, as_, factory, stored, monkeypatch
+):
+    # Y deletes the plan and has barred it. Meanwhile X, whose If-Match
+    # check passed, finds the plan changed and answers 412: it lifts only
+    # its own bar, so a session create that follows is still refused.
+    dep = factory.deployment()["deployment_id"]
+    plan = factory.plan(dep)["flight_plan_id"]
+    url = f"/flight/plans/{plan}"
+    etag = as_("viewer").get(url).headers["ETag"]
+    real = plans_store.delete_plan
+    answers = {}
+    pilot = as_("pilot").token
+
+    def in_y(company_id, flight_plan_id, expected=None):
+        if expected is not None:  # X, the stale one: the plan changes first,
+            # and stays approved, as when an approver edits and re-approves it
+            db.flight_plans().update_one({"_id": plan}, {"$set": {"description": "v2"}})
+            return real(company_id, flight_plan_id, expected)
+
+        def x_then_a_create():
+            own = Caller(app.test_client(), pilot)
+            answers["x"] = own.delete(url, headers={"If-Match": etag})
+            answers["create"] = own.post(
+                f"/flight/deployments/{dep}/sessions", session_body(plan)
+            )
+
+        thread = threading.Thread(target=x_then_a_create)
+        thread.start()
+        thread.join(10)
+        return real(company_id, flight_plan_id, expected)
+
+    monkeypatch.setattr(plans_store, "delete_plan", in_y)
+    ok(as_("pilot").delete(url))
+
+    error(answers["x"], 412)
+    assert "flight_plan_id" in error(answers["create"], 422)["errors"]
+    assert stored("deployments", dep)["flight_sessions"] == []
+    assert stored("flight_plans", plan) is None
+
+
+def test_lifting_one_bar_keeps_the_others(app, factory):
+    dep = factory.deployment()["deployment_id"]
+    plan = factory.plan(dep)["flight_plan_id"]
+    element = {"flight_plan_id": plan, "start_date_time": T0, "end_date_time": T0}
+    with app.app_context():
+        first = sessions_store.bar_plan("company-a", dep, plan)
+        second = sessions_store.bar_plan("company-a", dep, plan)
+        sessions_store.lift_bar("company-a", dep, second)
+        with pytest.raises(sessions_store.PlanDeleted):
+            sessions_store.insert_session("company-a", "u", dep, element, 10)
+
+        sessions_store.lift_bar("company-a", dep, first)
+        assert sessions_store.insert_session("company-a", "u", dep, element, 10)
+
+
+def outage(*args, **kwargs):
+    raise mongo_errors.AutoReconnect("connection reset")
+
+
+def test_plan_delete_that_fails_midway_leaves_the_plan_usable(
+    as_, factory, stored, monkeypatch
+):
+    dep = factory.deployment()["deployment_id"]
+    plan = factory.plan(dep)["flight_plan_id"]
+    before = stored("deployments", dep)
+    monkeypatch.setattr(plans_store, "delete_plan", outage)
+
+    error(as_("pilot").delete(f"/flight/plans/{plan}"), 503)
+
+    after = stored("deployments", dep)
+    assert after.pop("plan_bars") == []
+    assert after == before
+    assert stored("flight_plans", plan)["status"] == "approved"
+    factory.session(dep, plan)
+
+
+def test_plan_create_that_fails_midway_creates_nothing(app, as_, factory, monkeypatch):
+    dep = factory.deployment()["deployment_id"]
+    real = plans_routes.find_deployment
+    calls = []
+
+    def second_look_fails(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # the look after the insert
+            outage()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(plans_routes, "find_deployment", second_look_fails)
+    retry = {"Idempotency-Key": "plan-retry-1"}
+    pilot = as_("pilot")
+
+    error(pilot.post("/flight/plans", {"deployment_id": dep}, headers=retry), 503)
+    with app.app_context():
+        assert db.flight_plans().count_documents({"deployment_id": dep}) == 0
+
+    ok(pilot.post("/flight/plans", {"deployment_id": dep}, headers=retry))
+    with app.app_context():
+        assert db.flight_plans().count_documents({"deployment_id": dep}) == 1
 
 
 def creates_and_a_plan_delete(dep, plan, headers, creates=6):

@@ -3,7 +3,7 @@
 from flask.views import MethodView
 from flask_smorest import abort
 
-from app import auth
+from app import auth, db
 from app.deployments.store import find_deployment
 from app.envelope import STALE_MESSAGE, Blueprint
 from app.flight_plans import store
@@ -14,9 +14,10 @@ from app.flight_plans.schemas import (
     FlightPlanSchema,
 )
 from app.flight_sessions.store import (
+    PlanInUse,
+    bar_plan,
     count_sessions_of_plan,
-    retire_plan,
-    unretire_plan,
+    lift_bar,
 )
 from app.idempotency import idempotent
 
@@ -95,11 +96,17 @@ class FlightPlans(MethodView):
         if find_deployment(identity.company_id, fields["deployment_id"]) is None:
             deployment_missing()
         plan = store.insert_plan(identity.company_id, identity.user_id, fields)
+
+        def take_back():
+            store.delete_plan(identity.company_id, plan["_id"])
+
         # A deployment deleted between the check and the insert took its
         # plans with it before this one existed; look again so that no plan
         # outlives its deployment.
-        if find_deployment(identity.company_id, fields["deployment_id"]) is None:
-            store.delete_plan(identity.company_id, plan["_id"])
+        with db.undone_on_failure(take_back):
+            gone = find_deployment(identity.company_id, fields["deployment_id"]) is None
+        if gone:
+            take_back()
             deployment_missing()
         return plan
 
@@ -155,7 +162,9 @@ class FlightPlanById(MethodView):
         plan = get_or_404(identity.company_id, flight_plan_id)
         expected = blp.check_if_match(lambda: plan, FlightPlanSchema)
         deployment_id = plan["deployment_id"]
-        if not retire_plan(identity.company_id, deployment_id, flight_plan_id):
+        try:
+            bar = bar_plan(identity.company_id, deployment_id, flight_plan_id)
+        except PlanInUse:
             used = count_sessions_of_plan(
                 identity.company_id, deployment_id, flight_plan_id
             )
@@ -164,11 +173,17 @@ class FlightPlanById(MethodView):
                 message=f"{used} flight session(s) use this plan; it is kept.",
                 errors={"flight_plan_id": [f"Used by {used} flight session(s)."]},
             )
-        deleted = store.delete_plan(identity.company_id, flight_plan_id, expected)
+
+        def lift():
+            lift_bar(identity.company_id, deployment_id, bar)
+
+        with db.undone_on_failure(lift):
+            deleted = store.delete_plan(identity.company_id, flight_plan_id, expected)
         if deleted is not None:
             return deleted
+        # Not deleted by this request: the plan is usable again, unless
+        # another deletion of it, with a bar of its own, is under way.
+        lift()
         if store.find_plan(identity.company_id, flight_plan_id) is None:
             abort(404, message=NOT_FOUND)
-        # Changed since the If-Match version: the plan stays, usable again.
-        unretire_plan(identity.company_id, deployment_id, flight_plan_id)
         abort(412, message=STALE_MESSAGE)

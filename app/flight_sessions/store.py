@@ -5,9 +5,12 @@ atomic update of that one document whose filter names the company, the
 deployment and (for an existing session) the session together; no write
 reads the array, changes it in Python and writes it back.
 
-A deleted plan's ID stays in its deployment's `deleted_plan_ids`, which
-every write that names a plan checks in its own filter: that is what keeps
-a session from being created with a plan deleted at the same moment.
+A plan being deleted is first barred from its deployment's sessions: an
+element of the deployment's `plan_bars`, which every write that names a
+plan checks in its own filter. That is what keeps a session from being
+created with a plan deleted at the same moment. Each deletion places a bar
+of its own and, when it does not go through, lifts only that one, so two
+deletions of one plan cannot lift each other's; a deleted plan's bar stays.
 """
 
 from pymongo import ReturnDocument
@@ -37,6 +40,15 @@ class TimesOutOfOrder(Exception):
 
 class PlanDeleted(Exception):
     """The flight plan was deleted (or is being deleted) meanwhile."""
+
+
+class PlanInUse(Exception):
+    """A session flies the plan, so it cannot be barred for deletion."""
+
+
+def _unbarred(flight_plan_id):
+    """Filter: no deletion of this plan has begun on the deployment."""
+    return {"plan_bars.flight_plan_id": {"$ne": flight_plan_id}}
 
 
 # What an If-Match version of a session is made of.
@@ -84,7 +96,7 @@ def _plan_deleted(company_id, deployment_id, flight_plan_id):
             {
                 "_id": deployment_id,
                 "company_id": company_id,
-                "deleted_plan_ids": flight_plan_id,
+                "plan_bars.flight_plan_id": flight_plan_id,
             },
             limit=1,
         )
@@ -113,7 +125,7 @@ def insert_session(company_id, user_id, deployment_id, fields, max_sessions):
         {
             **scope,
             f"flight_sessions.{max_sessions - 1}": {"$exists": False},
-            "deleted_plan_ids": {"$ne": element["flight_plan_id"]},
+            **_unbarred(element["flight_plan_id"]),
         },
         {"$push": {"flight_sessions": element}},
     )
@@ -151,7 +163,7 @@ def update_session(company_id, deployment_id, session_id, changes, expected=None
     if expected is not None:
         match.update(unchanged(expected, VERSIONED))
     if "flight_plan_id" in changes:
-        query["deleted_plan_ids"] = {"$ne": changes["flight_plan_id"]}
+        query.update(_unbarred(changes["flight_plan_id"]))
     selector = {**query, "flight_sessions": {"$elemMatch": match}}
     change = {"$set": {f"flight_sessions.$.{k}": v for k, v in changes.items()}}
     if db.handle().positional_find_and_modify:
@@ -241,32 +253,47 @@ def list_matching_sessions(company_id, deployment_id, filters, sort=None):
     return kept
 
 
-def retire_plan(company_id, deployment_id, flight_plan_id):
+def bar_plan(company_id, deployment_id, flight_plan_id):
     """Bar a plan from the deployment's sessions, unless one flies it already.
 
     One atomic update of the deployment: either a session already names
-    the plan (False, nothing changes) or the plan's ID joins
-    `deleted_plan_ids`, after which no session write can name it. True also
-    when the deployment is gone, since no session can then name the plan.
+    the plan (PlanInUse, nothing changes) or a bar of this call's own joins
+    `plan_bars`, after which no session write can name the plan. Returns
+    the bar's ID for lift_bar; None when the deployment is gone, since no
+    session can then name the plan.
     """
+    bar_id = new_id()
     result = db.deployments().update_one(
         {
             "_id": deployment_id,
             "company_id": company_id,
             "flight_sessions.flight_plan_id": {"$ne": flight_plan_id},
         },
-        {"$addToSet": {"deleted_plan_ids": flight_plan_id}},
+        {
+            "$push": {
+                "plan_bars": {
+                    "flight_plan_id": flight_plan_id,
+                    "bar_id": bar_id,
+                    "at": now_ms(),
+                }
+            }
+        },
     )
     if result.matched_count == 1:
-        return True
-    return not db.deployments().count_documents(
+        return bar_id
+    if db.deployments().count_documents(
         {"_id": deployment_id, "company_id": company_id}, limit=1
-    )
+    ):
+        raise PlanInUse()
+    return None
 
 
-def unretire_plan(company_id, deployment_id, flight_plan_id):
-    """Undo retire_plan for a plan whose deletion was refused after all."""
+def lift_bar(company_id, deployment_id, bar_id):
+    """Undo bar_plan for a deletion that did not go through; other
+    deletions' bars of the same plan stay."""
+    if bar_id is None:
+        return
     db.deployments().update_one(
         {"_id": deployment_id, "company_id": company_id},
-        {"$pull": {"deleted_plan_ids": flight_plan_id}},
+        {"$pull": {"plan_bars": {"bar_id": bar_id}}},
     )
