@@ -209,6 +209,25 @@ def test_patch_to_an_unapproved_plan_is_refused(as_, factory, stored):
     assert stored("deployments", dep)["flight_sessions"] == before["flight_sessions"]
 
 
+def test_patch_repeating_the_flown_plan_after_it_went_back_to_draft(
+    as_, factory, stored
+):
+    # The published PATCH example sends the whole session, plan included;
+    # a flown session keeps its plan even after the plan was edited.
+    dep, plan, (session,) = factory.flying()
+    ok(as_("pilot").patch(f"/flight/plans/{plan}", {"description": "edited"}))
+    url = f"{sessions_url(dep)}/{session['flight_session_id']}"
+    body = {"flight_plan_id": plan, "start_date_time": T0, "end_date_time": T1 + 1}
+
+    got = ok(as_("pilot").patch(url, body))
+
+    assert (got["flight_plan_id"], got["end_date_time"]) == (plan, T1 + 1)
+    (element,) = stored("deployments", dep)["flight_sessions"]
+    assert (element["flight_plan_id"], element["end_date_time"]) == (plan, T1 + 1)
+    draft = factory.plan(dep, status="draft")["flight_plan_id"]
+    error(as_("pilot").patch(url, {"flight_plan_id": draft}), 422)
+
+
 def test_patch_to_another_approved_plan_of_the_deployment(as_, factory):
     dep, _, (session,) = factory.flying()
     second = factory.plan(dep)["flight_plan_id"]

@@ -48,6 +48,24 @@ def check_plan(company_id, deployment_id, flight_plan_id):
     abort(422, message=reason, errors={"flight_plan_id": [reason]})
 
 
+def check_new_plan(company_id, deployment_id, flight_session_id, changes):
+    """check_plan for a PATCH, which may repeat the plan the session flies.
+
+    A client that sends back the whole session, as the published PATCH
+    example does, repeats its plan; that plan may since have been edited
+    back to draft, and a flown session keeps its plan. So a repeated plan
+    is left out of the change instead of being checked.
+    """
+    flight_plan_id = changes["flight_plan_id"]
+    if find_approved_plan(company_id, deployment_id, flight_plan_id) is not None:
+        return
+    current = store.find_session(company_id, deployment_id, flight_session_id)
+    if current is not None and current["flight_plan_id"] == flight_plan_id:
+        del changes["flight_plan_id"]
+        return
+    check_plan(company_id, deployment_id, flight_plan_id)
+
+
 def plan_deleted():
     reason = "The flight plan has been deleted."
     abort(422, message=reason, errors={"flight_plan_id": [reason]})
@@ -171,7 +189,9 @@ class FlightSessionById(MethodView):
             FlightSessionSchema,
         )
         if "flight_plan_id" in changes:
-            check_plan(identity.company_id, deployment_id, changes["flight_plan_id"])
+            check_new_plan(
+                identity.company_id, deployment_id, flight_session_id, changes
+            )
         try:
             session = store.update_session(
                 identity.company_id, deployment_id, flight_session_id, changes, expected
