@@ -277,8 +277,12 @@ class Blueprint(flask_smorest.Blueprint):
         and the write would be overwritten. Returns None without If-Match or
         with `If-Match: *`, which any existing resource satisfies.
         """
-        if not request.if_match:
+        if "If-Match" not in request.headers:
             return None
+        if not request.if_match:
+            # Sent, but naming no tag at all (empty, or only commas): no
+            # version can match it, and it must not pass for an absent one.
+            abort(412, message=NO_TAG_MESSAGE)
         current = read_current()
         try:
             self.check_etag(current, etag_schema)
@@ -289,6 +293,8 @@ class Blueprint(flask_smorest.Blueprint):
 
 MAX_PAGE = 2**31 - 1
 PLAIN_NUMBER = "Must be a whole number written with the digits 0-9."
+
+NO_TAG_MESSAGE = "If-Match names no entity tag; send the ETag a GET returned, or *."
 
 STALE_MESSAGE = (
     "The resource has changed since the If-Match ETag was read; "

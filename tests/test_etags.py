@@ -80,6 +80,22 @@ def test_if_match_star_matches_any_version(as_, resources, kind):
 
 
 @pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("header", ["", ", ,", ","])
+def test_if_match_naming_no_tag_matches_nothing(as_, resources, kind, header):
+    # Sent but empty is not the same as not sent: no version can match it.
+    url, change, _ = resources[kind]
+    caller = as_("admin")
+    current = ok(caller.get(url))
+
+    assert (
+        "If-Match"
+        in error(caller.patch(url, change, {"If-Match": header}), 412)["message"]
+    )
+    error(caller.delete(url, headers={"If-Match": header}), 412)
+    assert ok(caller.get(url)) == current
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_weak_etag_does_not_satisfy_if_match(as_, resources, kind):
     url, change, _ = resources[kind]
     caller = as_("admin")
