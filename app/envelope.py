@@ -386,6 +386,17 @@ def init_app(app, api):
                 415,
                 message="The body must be JSON (Content-Type: application/json).",
             )
+        # The body is read as sent: a compressed one would be taken for
+        # malformed JSON, and a plain one labelled compressed is not what
+        # its sender meant (RFC 9110, 15.5.16: 415 for a content coding).
+        coding = request.headers.get("Content-Encoding", "").strip().lower()
+        if coding not in ("", "identity"):
+            abort(
+                415,
+                message="Request bodies are read uncompressed; "
+                "send no Content-Encoding.",
+                headers={"Accept-Encoding": "identity"},
+            )
 
     @app.errorhandler(mongo_errors.ConnectionFailure)
     def database_unreachable(exc):

@@ -1,6 +1,7 @@
 """Hostile and careless input: a clear JSON error every time, and nothing changed."""
 
 import base64
+import gzip
 import json
 import time
 import warnings
@@ -89,6 +90,38 @@ def test_body_that_is_not_declared_json_answers_415(
     before = everything()
     error(raw(as_("pilot"), "post", sessions_url(dep), body, content_type), 415)
     assert everything() == before
+
+
+@pytest.mark.parametrize("coding", ["gzip", "br", "deflate", "gzip, identity"])
+@pytest.mark.parametrize("compressed", [False, True], ids=["plain", "compressed"])
+def test_body_with_a_content_coding_answers_415(
+    as_, base, everything, coding, compressed
+):
+    dep, plan, _ = base
+    body = json.dumps(
+        {"flight_plan_id": plan, "start_date_time": T0, "end_date_time": T1}
+    )
+    data = gzip.compress(body.encode()) if compressed else body
+    caller = as_("pilot")
+    before = everything()
+
+    response = caller.client.post(
+        sessions_url(dep),
+        data=data,
+        headers=caller._headers(
+            {"Content-Type": "application/json", "Content-Encoding": coding}
+        ),
+    )
+
+    assert "Content-Encoding" in error(response, 415)["message"]
+    assert response.headers["Accept-Encoding"] == "identity"
+    assert everything() == before
+    identity = {"Content-Type": "application/json", "Content-Encoding": "identity"}
+    ok(
+        caller.client.post(
+            sessions_url(dep), data=body, headers=caller._headers(identity)
+        )
+    )
 
 
 def test_empty_body_answers_400(as_, base, everything):
