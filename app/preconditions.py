@@ -19,5 +19,22 @@ def unchanged(expected, names, prefix=""):
     }
 
 
+def all_of(*filters):
+    """One filter requiring every one given.
+
+    A term on a field already constrained joins the others under $and,
+    never replacing them: a version check on end_date_time must not undo
+    the time rule on that same field.
+    """
+    joined = {}
+    for terms in filters:
+        for name, condition in terms.items():
+            if name in joined:
+                joined.setdefault("$and", []).append({name: condition})
+            else:
+                joined[name] = condition
+    return joined
+
+
 def differs(current, expected, names):
     return any(current.get(name) != expected.get(name) for name in names)

@@ -122,6 +122,50 @@ def test_session_patch_and_delete_follow_case_12(as_, factory, stored):
     assert element["end_date_time"] == 1527483000000
 
 
+@pytest.mark.parametrize(
+    "change",
+    [{"start_date_time": T1 + 1}, {"end_date_time": T0 - 1}],
+    ids=["start-after-end", "end-before-start"],
+)
+@pytest.mark.parametrize("if_match", ["current", "*"])
+def test_if_match_keeps_the_time_rule_of_a_one_sided_session_patch(
+    as_, factory, stored, change, if_match
+):
+    dep, _, made = factory.flying(sessions=1)
+    url = f"/flight/deployments/{dep}/sessions/{made[0]['flight_session_id']}"
+    pilot = as_("pilot")
+    tag = etag_of(pilot.get(url)) if if_match == "current" else "*"
+    before = stored("deployments", dep)
+
+    failure = error(pilot.patch(url, change, headers={"If-Match": tag}), 422)
+
+    assert "before start_date_time" in failure["message"]
+    assert stored("deployments", dep) == before
+    if if_match == "current":
+        # The tag still names the stored version: a valid change passes.
+        assert etag_of(pilot.get(url)) == tag
+        ok(pilot.patch(url, {"end_date_time": T1 + 1}, headers={"If-Match": tag}))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"start_date": T1 + 1}, {"end_date": T0 - 1}],
+    ids=["start-after-end", "end-before-start"],
+)
+def test_if_match_keeps_the_date_rule_of_a_one_sided_deployment_patch(
+    as_, factory, stored, change
+):
+    dep = factory.deployment(start_date=T0, end_date=T1)["deployment_id"]
+    url = f"/flight/deployments/{dep}"
+    caller = as_("admin")
+    tag = etag_of(caller.get(url))
+    before = stored("deployments", dep)
+
+    error(caller.patch(url, change, headers={"If-Match": tag}), 422)
+
+    assert stored("deployments", dep) == before
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_delete_with_stale_etag_answers_412_and_keeps_the_resource(
     as_, resources, kind

@@ -9,7 +9,7 @@ from pymongo import ReturnDocument
 from app import db
 from app.clock import now_ms
 from app.fields import new_id
-from app.preconditions import ChangedMeanwhile, differs, unchanged
+from app.preconditions import ChangedMeanwhile, all_of, differs, unchanged
 
 # Deployment reads never carry the embedded sessions.
 WITHOUT_SESSIONS = {"flight_sessions": 0}
@@ -95,7 +95,7 @@ def update_deployment(company_id, deployment_id, changes, expected=None):
         return find_deployment(company_id, deployment_id)
     query = {"_id": deployment_id, "company_id": company_id, **_dates_guard(changes)}
     if expected is not None:
-        query.update(unchanged(expected, WRITABLE))
+        query = all_of(query, unchanged(expected, WRITABLE))
     updated = db.deployments().find_one_and_update(
         query,
         {"$set": changes},
@@ -136,7 +136,7 @@ def delete_deployment(company_id, deployment_id, cascade=False, expected=None):
     if not cascade:
         query["flight_sessions.0"] = {"$exists": False}
     if expected is not None:
-        query.update(unchanged(expected, WRITABLE))
+        query = all_of(query, unchanged(expected, WRITABLE))
     deleted = db.deployments().find_one_and_delete(query, projection=WITHOUT_SESSIONS)
     if deleted is not None:
         db.flight_plans().delete_many(

@@ -8,7 +8,7 @@ from pymongo import ReturnDocument
 from app import db
 from app.clock import now_ms
 from app.fields import new_id
-from app.preconditions import unchanged
+from app.preconditions import all_of, unchanged
 
 
 class ChangedMeanwhile(Exception):
@@ -87,7 +87,7 @@ def update_plan(company_id, user_id, plan, changes, new_status, expected=None):
     }
     query = {"_id": plan["_id"], "company_id": company_id, "status": plan["status"]}
     if expected is not None:
-        query.update(unchanged(expected, VERSIONED))
+        query = all_of(query, unchanged(expected, VERSIONED))
     result = db.flight_plans().find_one_and_update(
         query,
         {"$set": stamped},
@@ -102,5 +102,5 @@ def delete_plan(company_id, flight_plan_id, expected=None):
     """The deleted plan; None if absent or, with `expected`, changed since."""
     query = {"_id": flight_plan_id, "company_id": company_id}
     if expected is not None:
-        query.update(unchanged(expected, VERSIONED))
+        query = all_of(query, unchanged(expected, VERSIONED))
     return db.flight_plans().find_one_and_delete(query)

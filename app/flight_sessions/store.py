@@ -19,7 +19,7 @@ from app import db
 from app.clock import now_ms
 from app.fields import new_id
 from app.flight_log import store as log_store
-from app.preconditions import ChangedMeanwhile, differs, unchanged
+from app.preconditions import ChangedMeanwhile, all_of, differs, unchanged
 
 # The five fields a client sees; the rest of an element is for auditing.
 PUBLIC_FIELDS = (
@@ -161,7 +161,7 @@ def update_session(company_id, deployment_id, session_id, changes, expected=None
     query = {"_id": deployment_id, "company_id": company_id}
     match = {"flight_session_id": session_id, **_times_guard(changes)}
     if expected is not None:
-        match.update(unchanged(expected, VERSIONED))
+        match = all_of(match, unchanged(expected, VERSIONED))
     if "flight_plan_id" in changes:
         query.update(_unbarred(changes["flight_plan_id"]))
     selector = {**query, "flight_sessions": {"$elemMatch": match}}
@@ -203,7 +203,7 @@ def delete_session(company_id, deployment_id, session_id, expected=None):
     """
     match = {"flight_session_id": session_id}
     if expected is not None:
-        match.update(unchanged(expected, VERSIONED))
+        match = all_of(match, unchanged(expected, VERSIONED))
     before = db.deployments().find_one_and_update(
         {
             "_id": deployment_id,
