@@ -108,6 +108,24 @@ class TestReview:
         url = f"/flight/deployments/{dep}/sessions/{session['flight_session_id']}"
         assert ok(as_("viewer").get(url))["flight_plan_id"] == plan
 
+    def test_content_sent_as_it_is_keeps_an_approved_plan_approved(
+        self, as_, factory, stored
+    ):
+        dep, plan, _ = factory.flying(sessions=0)
+        url = f"/flight/plans/{plan}"
+        ok(as_("pilot").patch(url, {"plan": PLAN_BODY, "drones": ["d1"]}))
+        ok(as_("approver").patch(url, {"status": "approved"}))
+        current = ok(as_("viewer").get(url))
+        before = stored("flight_plans", plan)
+
+        same = {k: current[k] for k in ("description", "plan", "drones", "plan_type")}
+        assert ok(as_("pilot").patch(url, same)) == current
+
+        assert stored("flight_plans", plan) == before
+        factory.session(dep, plan)  # still approved, so still flyable
+        changed = ok(as_("pilot").patch(url, {**same, "drones": ["d1", "d2"]}))
+        assert changed["status"] == "draft"
+
     def test_server_fields_cannot_be_written(self, as_, factory, stored):
         dep = factory.deployment()["deployment_id"]
         plan = factory.plan(dep, status="submitted")["flight_plan_id"]

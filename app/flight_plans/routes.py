@@ -133,6 +133,11 @@ class FlightPlanById(MethodView):
         identity = auth.current()
         plan = get_or_404(identity.company_id, flight_plan_id)
         expected = blp.check_if_match(lambda: plan, FlightPlanSchema)
+        # A field sent with the value it holds is no change: re-sending an
+        # approved plan's content as it is keeps the approval.
+        changes = {
+            k: v for k, v in changes.items() if k == "status" or plan.get(k) != v
+        }
         status = next_status(identity, plan, changes)
         if not changes and status == plan["status"]:
             return plan  # nothing changes, so neither do the audit fields
