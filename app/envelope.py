@@ -358,6 +358,12 @@ def _within_limit(size):
         abort(413, message=f"The request body exceeds {limit} bytes.")
 
 
+def _codings(header):
+    """The codings a header lists, lower-cased, without empty entries."""
+    listed = (c.strip().lower() for c in request.headers.get(header, "").split(","))
+    return {c for c in listed if c}
+
+
 def init_app(app, api):
     @app.before_request
     def each_parameter_once():
@@ -375,7 +381,7 @@ def init_app(app, api):
         """A write carries a JSON body, or is told why not."""
         if request.method not in ("POST", "PUT", "PATCH") or request.endpoint is None:
             return
-        chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+        chunked = "chunked" in _codings("Transfer-Encoding")
         if chunked:
             chunked = _read_chunked_body() > 0
         _within_limit(request.content_length or 0)
@@ -386,15 +392,21 @@ def init_app(app, api):
                 415,
                 message="The body must be JSON (Content-Type: application/json).",
             )
+        charset = request.mimetype_params.get("charset", "utf-8").strip().lower()
+        if charset not in ("utf-8", "utf8"):
+            abort(415, message="JSON bodies are read as UTF-8 (charset=utf-8).")
         # The body is read as sent: a compressed one would be taken for
         # malformed JSON, and a plain one labelled compressed is not what
         # its sender meant (RFC 9110, 15.5.16: 415 for a content coding).
-        coding = request.headers.get("Content-Encoding", "").strip().lower()
-        if coding not in ("", "identity"):
+        # gunicorn undoes only the chunked transfer coding, so any other
+        # one, like gzip before chunked, would leave the body encoded too.
+        if _codings("Content-Encoding") - {"identity"} or _codings(
+            "Transfer-Encoding"
+        ) - {"chunked"}:
             abort(
                 415,
                 message="Request bodies are read uncompressed; "
-                "send no Content-Encoding.",
+                "send no Content-Encoding and no Transfer-Encoding but chunked.",
                 headers={"Accept-Encoding": "identity"},
             )
 

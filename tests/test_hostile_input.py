@@ -124,6 +124,54 @@ def test_body_with_a_content_coding_answers_415(
     )
 
 
+@pytest.mark.parametrize("coding", ["gzip, chunked", "deflate, chunked", "gzip"])
+@pytest.mark.parametrize("compressed", [False, True], ids=["plain", "compressed"])
+def test_body_with_a_transfer_coding_but_chunked_answers_415(
+    app, token_for, everything, coding, compressed
+):
+    import io
+
+    body = json.dumps({"name": "encoded"}).encode()
+    before = everything()
+
+    response = app.test_client().post(
+        "/flight/deployments",
+        input_stream=io.BytesIO(gzip.compress(body) if compressed else body),
+        headers={
+            "Authorization": f"Bearer {token_for('admin')}",
+            "Content-Type": "application/json",
+            "Transfer-Encoding": coding,
+        },
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+
+    assert "Transfer-Encoding" in error(response, 415)["message"]
+    assert everything() == before
+
+
+@pytest.mark.parametrize("charset", ["latin-1", "UTF-16", "us-ascii"])
+def test_json_labelled_with_another_charset_answers_415(as_, base, everything, charset):
+    dep, plan, _ = base
+    body = json.dumps(
+        {"flight_plan_id": plan, "start_date_time": T0, "end_date_time": T1}
+    )
+    caller = as_("pilot")
+    before = everything()
+
+    response = caller.client.post(
+        sessions_url(dep),
+        data=body,
+        headers=caller._headers(
+            {"Content-Type": f"application/json; charset={charset}"}
+        ),
+    )
+
+    assert "UTF-8" in error(response, 415)["message"]
+    assert everything() == before
+    utf8 = {"Content-Type": "application/json; charset=UTF-8"}
+    ok(caller.client.post(sessions_url(dep), data=body, headers=caller._headers(utf8)))
+
+
 def test_empty_body_answers_400(as_, base, everything):
     dep, _, _ = base
     before = everything()
