@@ -9,6 +9,7 @@ import os
 import uuid
 
 import pytest
+from werkzeug.http import HTTP_STATUS_CODES
 
 from app import auth, create_app, db
 from config import TestConfig
@@ -118,7 +119,7 @@ def error(response, status):
     assert body["success"] is False
     assert body["error"]["code"] == status
     assert isinstance(body["error"]["message"], str) and body["error"]["message"]
-    assert isinstance(body["error"]["status"], str)
+    assert body["error"]["status"] == HTTP_STATUS_CODES[status]
     return body["error"]
 
 
