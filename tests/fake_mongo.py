@@ -1,6 +1,6 @@
 """A stand-in MongoDB server that speaks just enough of the wire protocol.
 
-It answers the handshake, `ping`, and reads with empty results, so the
+It answers the handshake, `ping`, and reads as of an empty database, so the
 driver's own connection handling (server selection, reconnecting after
 an outage) can be exercised on a machine with no MongoDB. `errors` maps a
 command name to the error document the server answers it with.
@@ -31,6 +31,18 @@ HELLO = {
 }
 
 
+def _no_data(command):
+    """What a read of an empty collection answers.
+
+    A pipeline that ends in $facet still yields one document, each facet
+    an empty list, as MongoDB answers it.
+    """
+    last = (command.get("pipeline") or [{}])[-1]
+    if "$facet" in last:
+        return [{name: [] for name in last["$facet"]}]
+    return []
+
+
 def _reply_doc(server, command):
     name = next(iter(command))
     if name in server.errors:
@@ -39,7 +51,10 @@ def _reply_doc(server, command):
         return {**HELLO, "localTime": datetime.datetime.now(datetime.UTC)}
     if name in ("find", "aggregate"):
         ns = f"{command.get('$db', 'test')}.{command[name]}"
-        return {"cursor": {"firstBatch": [], "id": 0, "ns": ns}, "ok": 1.0}
+        return {
+            "cursor": {"firstBatch": _no_data(command), "id": 0, "ns": ns},
+            "ok": 1.0,
+        }
     return {"ok": 1.0}
 
 

@@ -167,6 +167,7 @@ def test_recovers_without_a_restart_when_the_database_returns(remote_app):
     try:
         assert ok(wait_for(client, "/ready", 200))["store"] == "mongodb"
         assert ok(client.get("/flight/deployments", headers=headers)) == []
+        assert ok(client.get("/flight/sessions", headers=headers)) == []
     finally:
         server.stop()
 
@@ -179,5 +180,6 @@ def test_recovers_without_a_restart_when_the_database_returns(remote_app):
     try:
         ok(wait_for(client, "/ready", 200))
         ok(client.get("/flight/deployments", headers=headers))
+        ok(client.get("/flight/sessions", headers=headers))
     finally:
         server.stop()
