@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import jwt
+import pymongo
 import pytest
 
 from app import db
@@ -39,9 +40,13 @@ def run_env(**settings):
     return env
 
 
-def fetch(url, headers=None, timeout=15):
-    """(status, headers, JSON body) of a GET, also for error statuses."""
-    request = urllib.request.Request(url, headers=headers or {})
+def fetch(url, headers=None, timeout=15, method="GET", body=None):
+    """(status, headers, JSON body) of a request, also for error statuses."""
+    data = None if body is None else json.dumps(body).encode()
+    headers = dict(headers or {})
+    if data is not None:
+        headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, response.headers, json.load(response)
@@ -186,6 +191,100 @@ def test_workers_answer_503_while_the_database_is_unreachable(serve):
     stderr = server.stop()
     assert "opened before fork" not in stderr
     assert "Traceback" not in stderr
+
+
+def bearer_for(roles, secret=SECRET):
+    token = jwt.encode(
+        {
+            "sub": "user-1",
+            "company_id": "company-a",
+            "roles": roles,
+            "exp": int(time.time()) + 600,
+        },
+        secret,
+        algorithm="HS256",
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
+def timed(*args, **kwargs):
+    started = time.monotonic()
+    answer = fetch(*args, **kwargs)
+    return answer, time.monotonic() - started
+
+
+def test_an_outage_is_answered_within_the_promised_bounds(serve):
+    """At the default MONGODB_TIMEOUT_MS: liveness at once, 503s, no hang.
+
+    The bounds tell an answer from a hang (pymongo's own default would wait
+    30 s); they are not performance targets.
+    """
+    server = serve("-w", "2", MONGODB_URI=UNREACHABLE, JWT_SECRET=SECRET)
+    assert server.wait_until_serving()[0] == 200
+
+    (status, _, _), took = timed(server.url + "/health")
+    assert status == 200 and took < 1
+    (status, _, body), took = timed(server.url + "/ready")
+    assert status == 503 and body["error"]["code"] == 503 and took < 5
+    (status, _, body), took = timed(
+        server.url + "/flight/sessions", bearer_for(["viewer"])
+    )
+    assert status == 503 and body["error"]["code"] == 503 and took < 10
+
+
+@pytest.mark.skipif(
+    not os.environ.get("MONGODB_URI"), reason="needs a real MongoDB (MONGODB_URI)"
+)
+def test_two_workers_serve_a_real_database_without_fork_trouble(serve):
+    name = f"flight_test_{os.urandom(6).hex()}"
+    server = serve(
+        "-w",
+        "2",
+        MONGODB_URI=os.environ["MONGODB_URI"],
+        MONGODB_DB=name,
+        JWT_SECRET=SECRET,
+    )
+    try:
+        assert server.wait_until_serving()[0] == 200
+        admin = bearer_for(["admin"])
+        url = server.url + "/flight"
+        _, _, dep = fetch(
+            url + "/deployments", admin, method="POST", body={"name": "A1"}
+        )
+        dep = dep["data"]["deployment_id"]
+        _, _, plan = fetch(
+            url + "/plans", admin, method="POST", body={"deployment_id": dep}
+        )
+        plan = plan["data"]["flight_plan_id"]
+        fetch(f"{url}/plans/{plan}", admin, method="PATCH", body={"status": "approved"})
+
+        created = set()
+        for i in range(20):
+            assert fetch(server.url + "/ready")[0] == 200
+            start = 1527469200000 + i * 100000
+            status, _, body = fetch(
+                f"{url}/deployments/{dep}/sessions",
+                admin,
+                method="POST",
+                body={
+                    "flight_plan_id": plan,
+                    "start_date_time": start,
+                    "end_date_time": start + 50000,
+                },
+            )
+            assert status == 200, body
+            created.add(body["data"]["flight_session_id"])
+            status, _, body = fetch(url + "/sessions?page_size=100", admin)
+            assert status == 200, body
+
+        listed = {s["flight_session_id"] for s in body["data"]}
+        assert listed == created and len(created) == 20
+    finally:
+        stderr = server.stop()
+        with pymongo.MongoClient(os.environ["MONGODB_URI"]) as client:
+            client.drop_database(name)
+    for trouble in ("opened before fork", "AutoReconnect", "pool paused", "Traceback"):
+        assert trouble not in stderr
 
 
 def test_release_command_creates_the_indexes():
