@@ -1,7 +1,9 @@
 """Integrity across documents: plans in use, deployments holding sessions, limits."""
 
+import os
 import threading
 
+import bson
 import pytest
 from pymongo import errors as mongo_errors
 
@@ -391,6 +393,65 @@ def test_a_full_deployment_answers_409_and_stores_nothing(small, stored):
     first = ok(admin.get(url))[0]["flight_session_id"]
     ok(admin.delete(f"{url}/{first}"))
     ok(admin.post(url, session_body(plan, 4)))  # room again
+
+
+@pytest.mark.parametrize("code", [10334, 17419])
+def test_a_document_too_large_to_grow_answers_409_not_500(
+    as_, factory, stored, monkeypatch, code
+):
+    """What MongoDB answers when a session would take a deployment past 16 MB.
+
+    The embedded store has no size limit, so the server's refusal is
+    raised here as pymongo reports it; the test below meets the real one.
+    """
+    dep, plan, _ = factory.flying(sessions=1)
+    before = stored("deployments", dep)
+
+    def refused(*_args, **_kwargs):
+        raise mongo_errors.WriteError("BSONObj size is invalid", code=code)
+
+    monkeypatch.setattr(sessions_store, "insert_session", refused)
+    url = f"/flight/deployments/{dep}/sessions"
+
+    err = error(as_("pilot").post(url, session_body(plan, 1)), 409)
+
+    assert "full" in err["message"]
+    assert stored("deployments", dep) == before
+
+
+BSON_LIMIT = 16 * 1024 * 1024
+
+
+@pytest.mark.skipif(
+    not os.environ.get("MONGODB_URI"), reason="only MongoDB enforces the 16 MB limit"
+)
+def test_a_deployment_at_the_16_mb_limit_refuses_a_session_and_stays_readable(
+    app, as_, factory, stored
+):
+    dep, plan, (session,) = factory.flying(sessions=1)
+    doc = stored("deployments", dep)
+    note = {"type": "Feature", "geometry": None, "properties": {"note": ""}}
+    doc["deployment_area"] = {"type": "FeatureCollection", "features": [note]}
+    target = BSON_LIMIT - 32  # no further session element fits
+    note["properties"]["note"] = "x" * (target - len(bson.encode(doc)))
+    assert BSON_LIMIT - 64 <= len(bson.encode(doc)) < BSON_LIMIT
+    with app.app_context():
+        db.deployments().replace_one({"_id": dep}, doc)
+    url = f"/flight/deployments/{dep}/sessions"
+    pilot = as_("pilot")
+
+    failure = error(pilot.post(url, session_body(plan, 1)), 409)
+
+    assert "full" in failure["message"]
+    assert [s["flight_session_id"] for s in ok(pilot.get(url))] == [
+        session["flight_session_id"]
+    ]
+    patched = pilot.patch(
+        f"{url}/{session['flight_session_id']}",
+        {"end_date_time": session["end_date_time"] + 1},
+    )
+    assert patched.status_code in (200, 409), patched.get_json()
+    assert len(stored("deployments", dep)["flight_sessions"]) == 1
 
 
 def test_racing_creates_never_exceed_the_limit(small):
