@@ -1,10 +1,12 @@
 """Identity: the bearer token names the user, the company and the roles."""
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import cachetools
 import jwt
 from flask import current_app, g, request
 from flask_smorest import abort
@@ -24,6 +26,14 @@ JWKS_REFRESH_COOLDOWN_S = 30
 # Each role includes the ones before it.
 ROLES = ("viewer", "pilot", "approver", "admin")
 REQUIRED_CLAIMS = ("sub", "company_id", "roles", "exp")
+# A token once verified is taken again for a while without checking its
+# signature, the largest part of identifying a caller. The whole token,
+# signature included, is the key, so only that exact token is taken; its
+# expiry is checked on every use. Within this time a provider's key that
+# is withdrawn keeps admitting the tokens it already signed, as its cached
+# key set would (JWT_JWKS_CACHE_S).
+VERIFIED_TOKENS_TTL_S = 60
+VERIFIED_TOKENS_MAX = 4096
 # Used only on the embedded store, so that the quickstart works with no setup.
 DEVELOPMENT_SECRET = "embedded-store-development-secret-change-me"
 # Blueprints anyone may call: the probes and the API documentation.
@@ -113,6 +123,28 @@ def mint_token(app, user_id, company_id, roles, ttl_s=3600):
             "JWT_SECRET is not set: tokens come from the identity provider."
         )
     return jwt.encode(claims, key, algorithm=ALGORITHM)
+
+
+class VerifiedTokens:
+    """Identities of the tokens this process verified lately."""
+
+    def __init__(self, ttl_s=VERIFIED_TOKENS_TTL_S):
+        self._entries = cachetools.TTLCache(maxsize=VERIFIED_TOKENS_MAX, ttl=ttl_s)
+        # cachetools caches are not safe to share between threads unguarded.
+        self._lock = threading.Lock()
+
+    def get(self, token, leeway_s):
+        """The identity of `token` if it was verified and has not expired."""
+        with self._lock:
+            entry = self._entries.get(token)
+        if entry is None:
+            return None
+        identity, expires = entry
+        return identity if time.time() <= expires + leeway_s else None
+
+    def add(self, token, identity, expires):
+        with self._lock:
+            self._entries[token] = (identity, expires)
 
 
 def _unauthorized(message):
@@ -236,7 +268,14 @@ def authenticate():
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         _unauthorized("A bearer token is required (Authorization: Bearer <JWT>).")
-    g.identity = identity_from(decode(token.strip()))
+    token = token.strip()
+    verified = current_app.extensions["verified_tokens"]
+    identity = verified.get(token, current_app.config["JWT_LEEWAY_S"])
+    if identity is None:
+        claims = decode(token)
+        identity = identity_from(claims)
+        verified.add(token, identity, claims["exp"])
+    g.identity = identity
     require("viewer" if request.method in READ_METHODS else "pilot")
 
 
@@ -256,6 +295,7 @@ def require(role):
 
 def init_app(app):
     check_config(app.config)
+    app.extensions["verified_tokens"] = VerifiedTokens()
     if app.config.get("JWT_JWKS_URL"):
         app.extensions["jwks_client"] = make_jwks_client(app.config)
     app.before_request(authenticate)

@@ -342,3 +342,74 @@ def test_token_command_refuses_without_a_secret(remote_app, key_set):
 
     assert result.exit_code == 1
     assert "JWT_SECRET is not set" in result.output
+
+
+# A verified token is taken again without a new signature check.
+
+
+def test_a_token_is_verified_once_then_taken_again(client, monkeypatch):
+    verified = []
+    real_decode = jwt.decode
+
+    def counting_decode(*args, **kwargs):
+        verified.append(args[0])
+        return real_decode(*args, **kwargs)
+
+    monkeypatch.setattr(auth.jwt, "decode", counting_decode)
+    token = secret_token()
+    headers = {"Authorization": f"Bearer {token}"}
+
+    for _ in range(3):
+        ok(client.get("/flight/deployments", headers=headers))
+
+    assert verified == [token]
+
+
+def test_a_verified_token_is_refused_once_it_expires(make_app, key_set):
+    app = make_app(
+        JWT_LEEWAY_S=0,
+        JWT_JWKS_URL=key_set.url,
+        JWT_ISSUER=ISSUER,
+        JWT_AUDIENCE=AUDIENCE,
+    )
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {secret_token(exp=int(time.time()) + 2)}"}
+    ok(client.get("/flight/deployments", headers=headers))
+
+    time.sleep(3.1)
+
+    assert (
+        "expired"
+        in error(client.get("/flight/deployments", headers=headers), 401)["message"]
+    )
+
+
+def test_a_verified_token_keeps_no_door_open_to_others(client, flying, stored):
+    token = secret_token(roles=("viewer",))
+    ok(client.get("/flight/deployments", headers={"Authorization": f"Bearer {token}"}))
+    header, payload, signature = token.split(".")
+    # The same claims with an admin's roles, under the viewer's signature.
+    forged = claims(roles=("admin",))
+    forged_payload = (
+        base64.urlsafe_b64encode(json.dumps(forged).encode()).rstrip(b"=").decode()
+    )
+    assert_refused(
+        client, flying, stored, f"Bearer {header}.{forged_payload}.{signature}"
+    )
+    error(
+        client.patch(
+            f"/flight/deployments/{flying[0]}",
+            json={"name": "v2"},
+            headers={"Authorization": f"Bearer {token}"},
+        ),
+        403,
+    )
+
+
+def test_verified_tokens_expire_from_the_cache():
+    tokens = auth.VerifiedTokens(ttl_s=0.2)
+    identity = auth.Identity("u", "c", frozenset({"viewer"}))
+    tokens.add("t", identity, expires=time.time() + 3600)
+    assert tokens.get("t", leeway_s=0) == identity
+    time.sleep(0.3)
+    assert tokens.get("t", leeway_s=0) is None
