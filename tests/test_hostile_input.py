@@ -40,10 +40,15 @@ def sessions_url(dep):
     return f"/flight/deployments/{dep}/sessions"
 
 
-def raw(caller, method, url, data, content_type="application/json"):
-    headers = {"Content-Type": content_type} if content_type else {}
-    return getattr(caller.client, method)(
-        url, data=data, headers=caller._headers(headers)
+def raw(caller, method, url, data, content_type="application/json", **headers):
+    sent = {"Content-Type": content_type} if content_type else {}
+    sent.update(headers)
+    return getattr(caller.client, method)(url, data=data, headers=caller._headers(sent))
+
+
+def session_json(plan):
+    return json.dumps(
+        {"flight_plan_id": plan, "start_date_time": T0, "end_date_time": T1}
     )
 
 
@@ -98,30 +103,19 @@ def test_body_with_a_content_coding_answers_415(
     as_, base, everything, coding, compressed
 ):
     dep, plan, _ = base
-    body = json.dumps(
-        {"flight_plan_id": plan, "start_date_time": T0, "end_date_time": T1}
-    )
+    body = session_json(plan)
     data = gzip.compress(body.encode()) if compressed else body
     caller = as_("pilot")
     before = everything()
 
-    response = caller.client.post(
-        sessions_url(dep),
-        data=data,
-        headers=caller._headers(
-            {"Content-Type": "application/json", "Content-Encoding": coding}
-        ),
+    response = raw(
+        caller, "post", sessions_url(dep), data, **{"Content-Encoding": coding}
     )
 
     assert "Content-Encoding" in error(response, 415)["message"]
     assert response.headers["Accept-Encoding"] == "identity"
     assert everything() == before
-    identity = {"Content-Type": "application/json", "Content-Encoding": "identity"}
-    ok(
-        caller.client.post(
-            sessions_url(dep), data=body, headers=caller._headers(identity)
-        )
-    )
+    ok(raw(caller, "post", sessions_url(dep), body, **{"Content-Encoding": "identity"}))
 
 
 @pytest.mark.parametrize("coding", ["gzip, chunked", "deflate, chunked", "gzip"])
@@ -152,24 +146,17 @@ def test_body_with_a_transfer_coding_but_chunked_answers_415(
 @pytest.mark.parametrize("charset", ["latin-1", "UTF-16", "us-ascii"])
 def test_json_labelled_with_another_charset_answers_415(as_, base, everything, charset):
     dep, plan, _ = base
-    body = json.dumps(
-        {"flight_plan_id": plan, "start_date_time": T0, "end_date_time": T1}
-    )
+    body = session_json(plan)
     caller = as_("pilot")
     before = everything()
 
-    response = caller.client.post(
-        sessions_url(dep),
-        data=body,
-        headers=caller._headers(
-            {"Content-Type": f"application/json; charset={charset}"}
-        ),
+    response = raw(
+        caller, "post", sessions_url(dep), body, f"application/json; charset={charset}"
     )
 
     assert "UTF-8" in error(response, 415)["message"]
     assert everything() == before
-    utf8 = {"Content-Type": "application/json; charset=UTF-8"}
-    ok(caller.client.post(sessions_url(dep), data=body, headers=caller._headers(utf8)))
+    ok(raw(caller, "post", sessions_url(dep), body, "application/json; charset=UTF-8"))
 
 
 def test_empty_body_answers_400(as_, base, everything):
