@@ -381,7 +381,8 @@ def init_app(app, api):
         """A write carries a JSON body, or is told why not."""
         if request.method not in ("POST", "PUT", "PATCH") or request.endpoint is None:
             return
-        chunked = "chunked" in _codings("Transfer-Encoding")
+        transfer = _codings("Transfer-Encoding")
+        chunked = "chunked" in transfer
         if chunked:
             chunked = _read_chunked_body() > 0
         _within_limit(request.content_length or 0)
@@ -400,9 +401,7 @@ def init_app(app, api):
         # its sender meant (RFC 9110, 15.5.16: 415 for a content coding).
         # gunicorn undoes only the chunked transfer coding, so any other
         # one, like gzip before chunked, would leave the body encoded too.
-        if _codings("Content-Encoding") - {"identity"} or _codings(
-            "Transfer-Encoding"
-        ) - {"chunked"}:
+        if _codings("Content-Encoding") - {"identity"} or transfer - {"chunked"}:
             abort(
                 415,
                 message="Request bodies are read uncompressed; "
